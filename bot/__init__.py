@@ -1,0 +1,1 @@
+"""Together Bot: migrants' stories and the supporters' pledge, in chat."""

@@ -1,0 +1,1 @@
+"""Platform-neutral core: events, the dialog engine, routing, the outbox."""

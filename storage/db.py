@@ -1,0 +1,123 @@
+"""The async database: engine, transactions, dialect helpers.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on;
+every transaction starts with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
+upgrade, and writers of one process queue on an asyncio lock instead of polling the file.
+PostgreSQL goes through asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from storage import models as _models  # noqa: F401  (registers every table)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """An async engine and a way to run one transaction at a time on it.
+
+    Args:
+        url: an SQLAlchemy async URL (``sqlite+aiosqlite:///...`` or
+            ``postgresql+asyncpg://...``).
+        echo: log SQL statements (never in production: statements carry user text).
+        pg_schema: on PostgreSQL, the schema to work in (tests isolate runs this way).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, pg_schema: str | None = None) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect: str = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            if pg_schema:
+                kwargs["connect_args"] = {"server_settings": {"search_path": pg_schema}}
+            kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._sqlite_writer = asyncio.Lock()
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back on an exception."""
+        if self.is_sqlite:
+            async with self._sqlite_writer:
+                async with self._session() as session:
+                    yield session
+        else:
+            async with self._session() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            async with session.begin():
+                yield session
+
+    async def create_all(self) -> None:
+        """Create every table directly (tests); production uses Alembic migrations."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+
+    async def drop_all(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+
+    def insert(self, table: Any) -> Any:
+        """A dialect ``INSERT`` that supports ``on_conflict_do_nothing/do_update``."""
+        if self.is_postgres:
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def null_pool_engine(url: str) -> AsyncEngine:
+    """An engine without pooling, for one-off work such as migrations."""
+    return create_async_engine(url, poolclass=NullPool)

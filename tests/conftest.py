@@ -1,0 +1,93 @@
+"""Shared fixtures: a fresh database on SQLite always, and on PostgreSQL when reachable.
+
+Storage-level tests take the ``db`` fixture and run once per database. PostgreSQL is used
+when ``TEST_DATABASE_URL`` is set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)
+and answers; otherwise its variant skips with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _postgres_skip_reason() -> str | None:
+    if not PG_URL:
+        return "TEST_DATABASE_URL is not set: PostgreSQL variant skipped"
+
+    async def probe() -> None:
+        import asyncpg
+
+        dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=3)
+        await conn.close()
+
+    try:
+        # Fixtures call this inside a running loop: probe on a thread of its own.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
+    except Exception as exc:  # any failure means "not reachable"
+        return f"PostgreSQL at TEST_DATABASE_URL is not reachable ({type(exc).__name__})"
+    return None
+
+
+_PG_SKIP: str | None | bool = False  # False = not probed yet
+
+
+def postgres_skip_reason() -> str | None:
+    global _PG_SKIP
+    if _PG_SKIP is False:
+        _PG_SKIP = _postgres_skip_reason()
+    return _PG_SKIP  # type: ignore[return-value]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh, empty schema on each database."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    else:
+        reason = postgres_skip_reason()
+        if reason:
+            pytest.skip(reason)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        await _pg_execute(f"CREATE SCHEMA {schema}")
+        database = Database(PG_URL, pg_schema=schema)
+    await database.create_all()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        if database.is_postgres:
+            await _pg_execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+async def _pg_execute(sql: str) -> None:
+    """Run one statement on PostgreSQL outside any test schema (create/drop schemas)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await database.create_all()
+    try:
+        yield database
+    finally:
+        await database.dispose()
