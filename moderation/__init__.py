@@ -1,0 +1,4 @@
+"""The moderation queue: states, claims, decisions, screening, audit, publishing.
+
+Imports ``storage``, never ``bot``.
+"""
