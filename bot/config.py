@@ -1,0 +1,87 @@
+"""Settings, from the environment and an optional ``.env`` file.
+
+Every setting is listed in the README and in ``.env.example``. Secrets are ``SecretStr``
+so they never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    """All configuration of one running bot."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Web server (web chat, webhooks, dashboard, feeds, health)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = Field(
+        default="",
+        description="Public base URL of the web server, for share links (default: http://HOST:PORT)",
+    )
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    log_level: str = "INFO"
+
+    # Secrets of this deployment. When unset, a random one is generated once and kept in
+    # DATA_DIR/secrets.json (file mode 0600), so a fresh machine needs no set-up.
+    identity_secret: SecretStr | None = None
+    session_secret: SecretStr | None = None
+
+    default_locale: str = "en"
+    consent_version: str = "2026-11"
+    default_campaign: str = "together"
+    web_chat_enabled: bool = True
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_bot_username: str = ""
+    telegram_moderation_chat_id: str = ""
+    telegram_public_channel_id: str = ""
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_moderation_channel: str = ""
+
+    # Limits of a story
+    story_max_chars: int = 6000
+    story_max_media: int = 6
+    media_max_bytes: int = 20 * 1024 * 1024
+
+    # Scheduled work
+    draft_reminder_hours: int = 24
+    draft_expiry_days: int = 30
+
+    @field_validator("telegram_bot_token", "slack_bot_token", "slack_app_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'together.db').as_posix()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
