@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     story_max_media: int = 6
     media_max_bytes: int = 20 * 1024 * 1024
 
+    # Helplines shown at once to a storyteller whose story shows crisis language, by ISO
+    # country code; "*" is shown to everyone. JSON, e.g. {"JP": "...", "*": "..."}.
+    helplines: dict[str, str] = Field(
+        default_factory=lambda: {
+            "*": "UNHCR Help: https://help.unhcr.org — IOM: https://www.iom.int/contact-us",
+        }
+    )
+
     # Scheduled work
     draft_reminder_hours: int = 24
     draft_expiry_days: int = 30

@@ -69,18 +69,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on an exception."""
         if self.is_sqlite:
-            async with self._sqlite_writer:
-                async with self._session() as session:
-                    yield session
+            async with self._sqlite_writer, self._session() as session:
+                yield session
         else:
             async with self._session() as session:
                 yield session
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
-            async with session.begin():
-                yield session
+        async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     async def create_all(self) -> None:
         """Create every table directly (tests); production uses Alembic migrations."""

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.memory import MemorySender
+from bot.app import Bot, build_bot
+from bot.config import Settings
+from bot.handlers.pledge import DEFAULT_MILESTONES
 from storage.db import Database
+from storage.pledges import ensure_campaign
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -41,7 +46,7 @@ def _postgres_skip_reason() -> str | None:
     return None
 
 
-_PG_SKIP: str | None | bool = False  # False = not probed yet
+_PG_SKIP: str | bool | None = False  # False = not probed yet
 
 
 def postgres_skip_reason() -> str | None:
@@ -91,3 +96,35 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        identity_secret="test-identity-secret-0123456789",  # type: ignore[arg-type]
+        session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
+        telegram_bot_token=None,
+        slack_bot_token=None,
+    )
+
+
+async def make_bot(settings: Settings, db: Database) -> Bot:
+    """A whole bot on ``db`` without background tasks: tests drive the outbox themselves."""
+    bot = build_bot(settings, db=db)
+    bot.dispatcher.add_sender(MemorySender())
+    await ensure_campaign(db, settings.default_campaign, milestones=DEFAULT_MILESTONES)
+    return bot
+
+
+@pytest.fixture
+async def bot(settings: Settings, db: Database) -> Bot:
+    return await make_bot(settings, db)
+
+
+@pytest.fixture
+def memory_sender(bot: Bot) -> MemorySender:
+    sender = bot.dispatcher.senders["memory"]
+    assert isinstance(sender, MemorySender)
+    return sender

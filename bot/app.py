@@ -1,0 +1,150 @@
+"""The composition root: builds everything from settings and passes dependencies in.
+
+``build_bot`` makes the core (database, translator, screening, router, outbox);
+``create_app`` puts every HTTP surface on one Starlette app and runs the background
+work (outbox dispatcher, scheduler, Telegram) for the app's lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moderation.screening import Screener
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.adapters.webchat import WebChat
+from bot.config import Settings
+from bot.core.deps import Deps
+from bot.core.outbox import OutboxDispatcher
+from bot.core.service import BotCore
+from bot.handlers.pledge import DEFAULT_MILESTONES
+from bot.handlers.routes import build_router
+from bot.i18n.translator import Translator
+from bot.scheduler import Scheduler
+from bot.secrets_store import load_secrets
+from storage.db import Database
+from storage.identity import IdentityHasher
+from storage.migrate import upgrade
+from storage.pledges import ensure_campaign
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+@dataclass(eq=False)
+class Bot:
+    """Everything one running bot is made of."""
+
+    settings: Settings
+    deps: Deps
+    core: BotCore
+    dispatcher: OutboxDispatcher
+    webchat: WebChat
+    scheduler: Scheduler
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.deps.db)
+        await ensure_campaign(
+            self.deps.db, self.settings.default_campaign, milestones=DEFAULT_MILESTONES
+        )
+        self.tasks.append(asyncio.create_task(self.dispatcher.run_forever(), name="outbox"))
+        self.scheduler.start()
+        # -- platform adapters started here (Telegram: issue [2]; Slack: issue [4]) --
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        await self.deps.db.dispose()
+
+
+def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
+    secrets = load_secrets(settings)
+    database = db or Database(settings.resolved_database_url)
+    translator = Translator(default=settings.default_locale)
+    deps = Deps(
+        settings=settings,
+        db=database,
+        translator=translator,
+        hasher=IdentityHasher(secrets.identity),
+        screener=Screener(),
+        media_dir=settings.media_dir,
+    )
+    core = BotCore(deps, build_router())
+    webchat = WebChat(core, session_secret=secrets.session)
+    dispatcher = OutboxDispatcher(database, {webchat.platform: webchat}, wakeup=deps.outbox_wakeup)
+    scheduler = Scheduler(deps)
+    return Bot(settings, deps, core, dispatcher, webchat, scheduler)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    if bot.settings.web_chat_enabled:
+        routes += bot.webchat.routes()
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await bot.start(migrate=migrate)
+        try:
+            yield
+        finally:
+            await bot.stop()
+
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

@@ -1,0 +1,26 @@
+"""The dependencies handlers use, built once by the composition root (bot/app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moderation.screening import Screener
+
+from bot.config import Settings
+from bot.i18n.translator import Translator
+from storage.db import Database
+from storage.identity import IdentityHasher
+
+
+@dataclass(frozen=True, eq=False)
+class Deps:
+    settings: Settings
+    db: Database
+    translator: Translator
+    hasher: IdentityHasher
+    screener: Screener
+    media_dir: Path
+    # Set when outbox rows are added, so the dispatcher wakes at once instead of polling.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

@@ -1,0 +1,1 @@
+"""What the bot says and does. Handlers speak only core types."""

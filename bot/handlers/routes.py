@@ -1,0 +1,110 @@
+"""Every command and global choice, wired to its handler."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.dialog import DialogEngine
+from bot.core.router import Router
+from bot.core.turn import Turn
+from bot.handlers import language, menu, mystories, pledge, privacy, story
+from bot.i18n import _
+
+REFERRAL = re.compile(r"^ref-([A-Za-z0-9_-]{1,48})$")
+CAMPAIGN = re.compile(r"^pledge-([A-Za-z0-9_-]{1,48})$")
+
+
+def build_router() -> Router:
+    engine = DialogEngine({})
+    engine.flows["story"] = story.build_story_flow(engine)
+    engine.flows["pledge"] = pledge.build_pledge_flow()
+
+    async def fallback(turn: Turn) -> None:
+        if turn.inbound.command:
+            menu.show_menu(
+                turn, engine, _("Sorry, I don't know that command. Here is what I can do:")
+            )
+        else:
+            menu.show_menu(
+                turn, engine, menu.welcome_text() + "\n\n" + _("What would you like to do?")
+            )
+
+    async def stale(turn: Turn) -> None:
+        menu.show_menu(turn, engine, _("That button is no longer active. Here is the menu:"))
+
+    router = Router(engine, fallback=fallback, stale=stale)
+
+    async def start(turn: Turn) -> None:
+        payload = turn.inbound.args.strip()
+        if payload == "story":
+            await engine.start(turn, "story")
+        elif payload == "pledge":
+            await pledge.start_pledge(turn, engine)
+        elif match := CAMPAIGN.match(payload):
+            await pledge.start_pledge(turn, engine, match.group(1))
+        else:
+            if (match := REFERRAL.match(payload)) and not turn.participant.referral:
+                turn.participant.referral = match.group(1)
+            menu.show_menu(
+                turn, engine, menu.welcome_text() + "\n\n" + _("What would you like to do?")
+            )
+
+    async def show_menu(turn: Turn) -> None:
+        menu.show_menu(turn, engine)
+
+    async def help_(turn: Turn) -> None:
+        menu.show_menu(turn, engine, menu.help_text())
+
+    async def start_story(turn: Turn) -> None:
+        await engine.start(turn, "story")
+
+    async def start_pledge(turn: Turn) -> None:
+        await pledge.start_pledge(turn, engine)
+
+    async def ask_language(turn: Turn) -> None:
+        language.ask_language(turn)
+
+    async def show_privacy(turn: Turn) -> None:
+        privacy.show_privacy(turn)
+
+    async def cancel(turn: Turn) -> None:
+        menu.show_menu(turn, engine, _("There is nothing to cancel right now."))
+
+    async def on_language(turn: Turn, code: str) -> None:
+        if language.choose_language(turn, code):
+            if engine.active(turn) is not None:
+                engine.ask(turn)
+            else:
+                menu.show_menu(turn, engine)
+
+    menu_actions = {
+        "story": start_story,
+        "pledge": start_pledge,
+        "mystories": mystories.my_stories,
+        "language": ask_language,
+        "privacy": show_privacy,
+        "help": help_,
+        "main": show_menu,
+    }
+
+    async def on_menu(turn: Turn, value: str) -> None:
+        await menu_actions.get(value, stale)(turn)
+
+    for name, handler in {
+        "start": start,
+        "menu": show_menu,
+        "help": help_,
+        "story": start_story,
+        "pledge": start_pledge,
+        "mystories": mystories.my_stories,
+        "unpledge": pledge.unpledge,
+        "language": ask_language,
+        "privacy": show_privacy,
+        "cancel": cancel,
+    }.items():
+        router.command(name, handler)
+    router.choice("menu", on_menu)
+    router.choice("lang", on_language)
+    router.choice("privacy", privacy.on_privacy_choice)
+    router.choice("mystory", mystories.on_story_choice)
+    return router

@@ -1,0 +1,94 @@
+"""Numbers, dates, country and language names from Babel/CLDR, in a given locale."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_timedelta
+from babel.numbers import format_decimal
+
+from bot.i18n.translator import is_rtl
+
+# CLDR "territories" include regions and groupings; these are not places people live.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "XK_", "AQ"})
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate / pop directional isolate
+
+
+def babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+def format_count(n: int, locale: str) -> str:
+    """``12345`` -> ``12,345`` (en), ``12 345`` (fr), ``١٢٬٣٤٥`` (ar), as CLDR says."""
+    return format_decimal(n, locale=babel_locale(locale), numbering_system="default")
+
+
+def format_day(moment: datetime, locale: str) -> str:
+    return _format_date(moment, format="long", locale=babel_locale(locale))
+
+
+def format_ago(moment: datetime, now: datetime, locale: str) -> str:
+    return format_timedelta(moment - now, add_direction=True, locale=babel_locale(locale))
+
+
+def isolate(text: str, locale: str) -> str:
+    """Wrap user text in Unicode isolates inside right-to-left messages.
+
+    A Latin name or a number inside Arabic text otherwise reorders the punctuation
+    around it; isolates keep each run readable. Left-to-right messages are unchanged.
+    """
+    return f"{FSI}{text}{PDI}" if is_rtl(locale) else text
+
+
+@lru_cache(maxsize=64)
+def countries(locale: str) -> tuple[tuple[str, str], ...]:
+    """(ISO code, name) of every country, sorted by its name in ``locale``."""
+    names = babel_locale(locale).territories
+    items = [
+        (code, name)
+        for code, name in names.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    ]
+    return tuple(sorted(items, key=lambda item: _fold(item[1])))
+
+
+def country_name(code: str, locale: str) -> str:
+    return str(babel_locale(locale).territories.get(code, code))
+
+
+def language_name(locale: str) -> str:
+    """A language's name in that language: ``ja`` -> 日本語, ``ar`` -> العربية."""
+    parsed = babel_locale(locale)
+    name = parsed.get_display_name(parsed) or locale
+    return name[:1].upper() + name[1:]
+
+
+def search_countries(query: str, locale: str, limit: int = 8) -> list[tuple[str, str]]:
+    """Countries whose name (in ``locale`` or English) or code matches what was typed.
+
+    Accents and case are ignored; names that start with the query come first.
+    """
+    needle = _fold(query)
+    if not needle:
+        return []
+    english = dict(countries("en"))
+    starts: list[tuple[str, str]] = []
+    contains: list[tuple[str, str]] = []
+    for code, name in countries(locale):
+        folded = {_fold(name), _fold(english.get(code, ""))}
+        if needle == code.casefold() or any(f == needle for f in folded):
+            return [(code, name)]
+        if any(f.startswith(needle) for f in folded):
+            starts.append((code, name))
+        elif len(needle) >= 3 and any(needle in f for f in folded):
+            contains.append((code, name))
+    return (starts + contains)[:limit]
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().strip())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,0 +1,167 @@
+"""The durable outbox: messages that are not direct replies, delivered with retries."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus, utcnow
+
+MAX_ATTEMPTS = 12
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    id: int
+    platform: str
+    chat_id: str
+    participant_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    db: Database,
+    *,
+    dedupe_key: str,
+    platform: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    participant_id: int | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a message in the caller's transaction. False if that dedupe key exists."""
+    now = utcnow()
+    stmt = (
+        db.insert(OutboxMessage)
+        .values(
+            dedupe_key=dedupe_key,
+            platform=platform,
+            chat_id=chat_id,
+            participant_id=participant_id,
+            payload=payload,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=not_before or now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_due(
+    db: Database, *, limit: int = 50, now: datetime | None = None
+) -> list[DueMessage]:
+    """Take due messages for delivery, leasing them so no other worker sends them too.
+
+    PostgreSQL uses ``FOR UPDATE SKIP LOCKED`` so replicas share the work; SQLite
+    transactions are already serialised.
+    """
+    moment = now or utcnow()
+    async with db.transaction() as session:
+        query = (
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
+                col(OutboxMessage.next_attempt_at) <= moment,
+                or_(
+                    col(OutboxMessage.locked_until).is_(None),
+                    col(OutboxMessage.locked_until) < moment,
+                ),
+            )
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+        )
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = list((await session.execute(query)).scalars())
+        for row in rows:
+            row.locked_until = moment + LEASE
+        return [
+            DueMessage(
+                id=row.id or 0,
+                platform=row.platform,
+                chat_id=row.chat_id,
+                participant_id=row.participant_id,
+                payload=dict(row.payload),
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+
+
+async def mark_sent(db: Database, message_id: int) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=utcnow(),
+                locked_until=None,
+                attempts=col(OutboxMessage.attempts) + 1,
+            )
+        )
+
+
+async def mark_dead(db: Database, message_id: int, error: str) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(
+                status=OutboxStatus.DEAD.value,
+                last_error=error[:200],
+                locked_until=None,
+                attempts=col(OutboxMessage.attempts) + 1,
+            )
+        )
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 3600.0) -> float:
+    """Seconds before the next try: exponential with full jitter, capped."""
+    ceiling = min(cap, base * (2 ** min(attempts, 20)))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+async def mark_retry(
+    db: Database, message_id: int, *, delay: float, error: str, attempts: int
+) -> bool:
+    """Schedule another try after ``delay`` seconds; False if it became dead instead."""
+    if attempts + 1 >= MAX_ATTEMPTS:
+        await mark_dead(db, message_id, f"gave up: {error}")
+        return False
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(
+                attempts=col(OutboxMessage.attempts) + 1,
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
+                locked_until=None,
+                last_error=error[:200],
+            )
+        )
+    return True
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    async with db.transaction() as session:
+        result = await session.execute(
+            select(col(OutboxMessage.next_attempt_at))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING.value)
+            .order_by(col(OutboxMessage.next_attempt_at))
+            .limit(1)
+        )
+        return result.scalar_one_or_none()

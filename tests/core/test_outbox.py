@@ -1,0 +1,138 @@
+"""The outbox: retries with backoff, honours retry_after, stops at unreachable, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+from sqlalchemy import select, update
+
+from bot.core.delivery import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.core.events import Outgoing
+from bot.core.outbox import OutboxDispatcher
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage, Participant, utcnow
+
+
+class ScriptedSender:
+    """Fails as scripted, then delivers; records every delivery."""
+
+    platform = "test"
+
+    def __init__(self, failures: list[Exception]) -> None:
+        self.failures: Iterator[Exception] = iter(failures)
+        self.delivered: list[tuple[str, str]] = []
+        self.calls = 0
+        self.got_one = asyncio.Event()
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        self.calls += 1
+        failure = next(self.failures, None)
+        if failure is not None:
+            raise failure
+        self.delivered.append((chat_id, message.text))
+        self.got_one.set()
+        return "1"
+
+
+async def queue(db: Database, key: str, chat: str = "chat-1", participant_id: int | None = None) -> None:
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session, db, dedupe_key=key, platform="test", chat_id=chat,
+            payload={"message": Outgoing(text=f"hello {key}").to_json()},
+            participant_id=participant_id,
+        )
+
+
+async def make_due(db: Database) -> None:
+    """Bring every scheduled retry forward to now, instead of waiting for it."""
+    async with db.transaction() as session:
+        await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+
+
+async def row(db: Database, key: str) -> OutboxMessage:
+    async with db.transaction() as session:
+        return (await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))).scalar_one()
+
+
+async def test_enqueue_is_deduplicated_by_key(db: Database) -> None:
+    sender = ScriptedSender([])
+    dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    await queue(db, "notify:1")
+    await queue(db, "notify:1")
+    assert await dispatcher.run_once() == 1
+    assert await dispatcher.run_once() == 0
+    assert sender.delivered == [("chat-1", "hello notify:1")]
+
+
+async def test_transient_failures_and_retry_after_are_retried_until_delivered_once(db: Database) -> None:
+    sender = ScriptedSender([TransientError("500"), RetryAfter(7), TransientError("timeout")])
+    dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    await queue(db, "k")
+    before = utcnow()
+    await dispatcher.run_once()
+    first = await row(db, "k")
+    assert first.status == "pending" and first.attempts == 1
+    await dispatcher.run_once()
+    assert sender.calls == 1  # not due yet: nothing is sent early
+    await make_due(db)
+    await dispatcher.run_once()
+    after_429 = await row(db, "k")
+    delay = after_429.next_attempt_at.replace(tzinfo=None) - before.replace(tzinfo=None)
+    assert 6.5 <= delay.total_seconds() <= 60  # retry_after honoured
+    for _ in range(2):
+        await make_due(db)
+        await dispatcher.run_once()
+    done = await row(db, "k")
+    assert done.status == "sent" and done.attempts == 4
+    assert sender.delivered == [("chat-1", "hello k")]
+
+
+async def test_unreachable_marks_the_person_and_stops(db: Database) -> None:
+    async with db.transaction() as session:
+        person = Participant(platform="test", external_id="p", chat_id="chat-9", identity_key="x")
+        session.add(person)
+        await session.flush()
+        person_id = person.id
+    sender = ScriptedSender([Unreachable("blocked")])
+    dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    await queue(db, "u", chat="chat-9", participant_id=person_id)
+    await dispatcher.run_once()
+    await make_due(db)
+    await dispatcher.run_once()
+    assert sender.calls == 1 and (await row(db, "u")).status == "dead"
+    async with db.transaction() as session:
+        assert (await session.get(Participant, person_id)).reachable is False  # type: ignore[union-attr]
+
+
+async def test_refused_message_is_dead_lettered(db: Database) -> None:
+    sender = ScriptedSender([PermanentError("bad request")])
+    dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    await queue(db, "bad")
+    await dispatcher.run_once()
+    assert (await row(db, "bad")).status == "dead"
+
+
+async def test_two_dispatchers_never_send_one_message_twice(db: Database) -> None:
+    sender = ScriptedSender([])
+    first = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    second = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
+    for i in range(30):
+        await queue(db, f"m{i}")
+    await asyncio.gather(first.run_once(), second.run_once())
+    assert sorted(text for _chat, text in sender.delivered) == sorted(f"hello m{i}" for i in range(30))
+
+
+async def test_dispatcher_wakes_on_the_event(db: Database) -> None:
+    sender = ScriptedSender([])
+    wakeup = asyncio.Event()
+    dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=wakeup)
+    task = asyncio.create_task(dispatcher.run_forever())
+    try:
+        await queue(db, "wake")
+        wakeup.set()
+        await asyncio.wait_for(sender.got_one.wait(), 10)
+    finally:
+        task.cancel()
+    assert sender.delivered == [("chat-1", "hello wake")]
