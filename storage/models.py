@@ -283,6 +283,8 @@ class ModerationEvent(SQLModel, table=True):
     to_state: str = Field(max_length=24)
     actor: str = Field(max_length=64)
     role: str = Field(max_length=24)
+    # What was done (approve, redact, takeover...): some actions keep the state.
+    action: str | None = Field(default=None, max_length=24)
     reason_code: str | None = Field(default=None, max_length=48)
     note: str | None = Field(default=None, max_length=500)
     revision_hash: str | None = Field(default=None, max_length=64)
