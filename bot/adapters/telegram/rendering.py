@@ -1,0 +1,214 @@
+"""Neutral :class:`~bot.core.events.Outgoing` -> Telegram Bot API calls.
+
+Text is always sent as plain text: no ``parse_mode`` is ever set, so whatever a person
+wrote (and the bot echoes back) is never read as HTML or Markdown. Long texts are split
+on paragraph boundaries, then lines, then words, then anywhere; the keyboard goes on the
+last message. ``edit_of`` edits a message in place; media are sent by file id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.core.events import Choice, Outgoing
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+_SEPARATORS = ("\n\n", "\n", " ")
+_ELLIPSIS = "…"
+
+
+class RenderError(ValueError):
+    """The message cannot be expressed on Telegram (a bug in what the core produced)."""
+
+
+class PartKind(StrEnum):
+    TEXT = "text"
+    EDIT = "edit"
+    PHOTO = "photo"
+    VOICE = "voice"
+    VIDEO = "video"
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One Bot API call of a rendered message.
+
+    Args:
+        kind: which method: a text, an edit, or a media kind.
+        text: the text, or the caption of a media part.
+        markup: the inline keyboard, on the last part only.
+        file_id: the file id of a media part.
+        message_id: the message an edit replaces.
+    """
+
+    kind: PartKind
+    text: str | None = None
+    markup: InlineKeyboardMarkup | None = None
+    file_id: str | None = None
+    message_id: int | None = None
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures text in UTF-16 code units (an emoji can count as two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` UTF-16 units.
+
+    Paragraph boundaries are preferred, then line breaks, then spaces; a run with none of
+    them is cut hard (never inside a character). Empty chunks are dropped.
+    """
+    return [chunk for chunk in _split(text, limit, _SEPARATORS) if chunk.strip()]
+
+
+def _split(text: str, limit: int, separators: Sequence[str]) -> list[str]:
+    if utf16_len(text) <= limit:
+        return [text]
+    if not separators:
+        return _hard_split(text, limit)
+    separator, rest = separators[0], separators[1:]
+    chunks: list[str] = []
+    current = ""
+    for piece in text.split(separator):
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if utf16_len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        if utf16_len(piece) <= limit:
+            current = piece
+        else:
+            *full, current = _split(piece, limit, rest)
+            chunks.extend(full)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:
+        width = utf16_len(char)
+        if size + width > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-16 units, with an ellipsis when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    return _hard_split(text, limit - 1)[0] + _ELLIPSIS
+
+
+def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+    """Choices as an inline keyboard: short labels share a row, long ones get their own.
+
+    Raises:
+        RenderError: a choice id is longer than Telegram's 64-byte ``callback_data``.
+    """
+    if not choices:
+        return None
+    buttons = [_button(choice) for choice in choices]
+    longest = max(len(choice.label) for choice in choices)
+    per_row = 3 if longest <= 12 else 2 if longest <= 20 else 1
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    return InlineKeyboardMarkup(rows)
+
+
+def _button(choice: Choice) -> InlineKeyboardButton:
+    if choice.url:
+        return InlineKeyboardButton(choice.label, url=choice.url)
+    if len(choice.id.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        raise RenderError(f"choice id longer than {CALLBACK_DATA_LIMIT} bytes")
+    return InlineKeyboardButton(choice.label, callback_data=choice.id)
+
+
+def plan(message: Outgoing) -> list[Part]:
+    """The Bot API calls that show ``message``, in order.
+
+    Raises:
+        RenderError: the message cannot be sent on Telegram (a local media file, an edit
+            of a message id that is not Telegram's, a choice id over 64 bytes).
+    """
+    markup = keyboard(message.choices)
+    if message.edit_of is not None:
+        try:
+            message_id = int(message.edit_of)
+        except ValueError:
+            raise RenderError("edit_of is not a Telegram message id") from None
+        return [Part(PartKind.EDIT, truncate(message.text, TEXT_LIMIT), markup, None, message_id)]
+    chunks = split_text(message.text)
+    parts: list[Part] = []
+    if message.media:
+        caption = None
+        if len(message.media) == 1 and len(chunks) == 1 and utf16_len(chunks[0]) <= CAPTION_LIMIT:
+            caption, chunks = chunks[0], []
+        for item in message.media:
+            if item.ref.startswith("local:"):
+                raise RenderError("local media cannot be sent by Telegram file id")
+            parts.append(Part(PartKind(item.kind.value), caption, None, item.ref))
+    parts.extend(Part(PartKind.TEXT, chunk) for chunk in chunks)
+    if parts and markup is not None:
+        last = parts[-1]
+        parts[-1] = Part(last.kind, last.text, markup, last.file_id, last.message_id)
+    return parts
+
+
+def without_edit(message: Outgoing) -> Outgoing:
+    """The same message, sent anew (when the one to edit is gone)."""
+    return Outgoing(message.text, message.choices, message.media, None, message.locale)
+
+
+def chat_ref(chat_id: str) -> int | str:
+    """Telegram takes numeric chat ids as numbers and ``@channel`` names as text."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+async def perform(bot: Bot, chat_id: str, part: Part) -> str | None:
+    """Make the Bot API call of one part; returns the resulting message id."""
+    chat = chat_ref(chat_id)
+    result: Message | bool
+    if part.kind is PartKind.TEXT:
+        assert part.text is not None
+        result = await bot.send_message(chat_id=chat, text=part.text, reply_markup=part.markup)
+    elif part.kind is PartKind.EDIT:
+        assert part.text is not None and part.message_id is not None
+        result = await bot.edit_message_text(
+            chat_id=chat, message_id=part.message_id, text=part.text, reply_markup=part.markup
+        )
+    else:
+        assert part.file_id is not None
+        args = (chat, part.file_id)
+        extra: dict[str, Any] = {"caption": part.text, "reply_markup": part.markup}
+        if part.kind is PartKind.PHOTO:
+            result = await bot.send_photo(*args, **extra)
+        elif part.kind is PartKind.VOICE:
+            result = await bot.send_voice(*args, **extra)
+        elif part.kind is PartKind.VIDEO:
+            result = await bot.send_video(*args, **extra)
+        else:
+            result = await bot.send_document(*args, **extra)
+    if isinstance(result, Message):
+        return str(result.message_id)
+    return str(part.message_id) if part.message_id is not None else None
