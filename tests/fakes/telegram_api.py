@@ -434,10 +434,11 @@ class FakeTelegramApi:
         status: int,
         *,
         times: int = 1,
+        after: int = 0,
         retry_after: int | None = None,
         description: str = "",
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error status."""
+        """Answer ``times`` calls of ``method`` with an error, after ``after`` normal ones."""
         if not description:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -446,7 +447,9 @@ class FakeTelegramApi:
                 500: "Internal Server Error",
             }.get(status, "Error")
         fault = Fault(status=status, description=description, retry_after=retry_after)
-        self._state.faults.setdefault(method.lower(), []).extend([fault] * times)
+        self._state.faults.setdefault(method.lower(), []).extend(
+            [Fault()] * after + [fault] * times
+        )
 
     def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` normally, after ``seconds``."""
@@ -497,30 +500,34 @@ class FakeTelegramApi:
             self._changed.notify_all()
 
     async def _api(self, request: web.Request) -> web.Response:
+        """Record the call as it arrives (a long poll is visible while it waits), then answer."""
         arrived = time.monotonic()
         method = request.match_info["method"]
         token = request.match_info["token"]
         params = await _read_params(request)
+        handler = _HANDLERS.get(method.lower())
+        fault = self._next_fault(method) if token == self.token else None
         if token != self.token:
-            await self._record(Call(method, params, 401, arrived, token))
-            return _error(401, "Unauthorized")
-        fault = self._next_fault(method)
+            status = 401
+        elif fault is not None and fault.status != 200:
+            status = fault.status
+        else:
+            status = 200 if handler is not None else 404
+        await self._record(Call(method, params, status, arrived, token))
         if fault is not None and fault.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), fault.delay)
-        if fault is not None and fault.status != 200:
-            await self._record(Call(method, params, fault.status, arrived, token))
+        if status == 401:
+            return _error(401, "Unauthorized")
+        if fault is not None and status == fault.status and status != 200:
             extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
-            return _error(fault.status, fault.description, extra)
-        handler = _HANDLERS.get(method.lower())
+            return _error(status, fault.description, extra)
         if handler is None:
-            await self._record(Call(method, params, 404, arrived, token))
             return _error(404, "Not Found: method not found")
         if method.lower() == "getupdates":
             result: Any = await self._get_updates(params)
         else:
             result = handler(self, params)
-        await self._record(Call(method, params, 200, arrived, token))
         return web.json_response({"ok": True, "result": result})
 
     def _next_fault(self, method: str) -> Fault | None:

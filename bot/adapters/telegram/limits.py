@@ -78,7 +78,7 @@ class SendLimiter:
     def __init__(
         self, limits: TelegramLimits | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.limits = limits or TelegramLimits()
+        self.limits = limits if limits is not None else TelegramLimits()
         self._clock = clock
         self._overall = TokenBucket(
             self.limits.overall_per_second, self.limits.overall_burst, clock

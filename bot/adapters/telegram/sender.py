@@ -98,7 +98,7 @@ class TelegramSender:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self.limiter = limiter or SendLimiter()
+        self.limiter = limiter if limiter is not None else SendLimiter()
         self._clock = clock
         self._progress: dict[tuple[str, str], _Progress] = {}
 

@@ -1,0 +1,123 @@
+"""Long polling: start and stop, set-up failures, and direct replies with their faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import SecretStr
+from telegram.error import InvalidToken
+
+from bot.adapters.telegram import TelegramAdapter
+from bot.config import Settings
+from bot.core.events import Choice, Inbound, Outgoing
+from tests.adapters.telegram.conftest import UNLIMITED, RecordingCore, telegram_settings
+from tests.fakes.telegram_api import FakeTelegramApi, keyboard_of, texts_sent
+
+
+async def test_start_polls_and_stop_confirms_what_was_fetched(
+    api: FakeTelegramApi, settings: Settings, recording_core: RecordingCore
+) -> None:
+    adapter = TelegramAdapter(
+        telegram_settings(settings, api),
+        recording_core,
+        limits=UNLIMITED,
+        command_menus={"": [("story", "Share your story")], "ja": [("story", "体験を話す")]},
+    )
+    await adapter.start()
+    api.push(api.make.text(42, "one"), api.make.text(43, "two"))
+    await recording_core.wait_for(lambda: len(recording_core.inbound) == 2)
+    await adapter.stop()
+    methods = [c.method for c in api.all_calls]
+    assert methods[:4] == ["getMe", "setMyCommands", "setMyCommands", "deleteWebhook"]
+    assert set(methods[4:]) == {"getUpdates"}
+    last = api.calls("getUpdates")[-1]
+    assert (last.params["offset"], last.params["timeout"]) == (3, 0)  # confirms 1 and 2
+    assert api.pending_updates == 0
+    assert api.calls("deleteWebhook")[0].params["drop_pending_updates"] is False
+
+
+async def test_updates_in_hand_are_finished_at_stop(
+    api: FakeTelegramApi, settings: Settings
+) -> None:
+    release = asyncio.Event()
+
+    class Slow(RecordingCore):
+        async def handle(self, inbound: Inbound) -> list[Outgoing]:
+            await super().handle(inbound)
+            await release.wait()
+            return [Outgoing("done")]
+
+    core = Slow()
+    adapter = TelegramAdapter(telegram_settings(settings, api), core, limits=UNLIMITED)
+    await adapter.start()
+    api.push(api.make.text(42, "hello"))
+    await core.next_inbound(1)
+    stopping = asyncio.create_task(adapter.stop())
+    await api.wait_for_call("getUpdates", n=len(api.calls("getUpdates")) + 1)
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert texts_sent(api) == ["done"]
+
+
+async def test_a_bot_api_down_at_start_does_not_stop_the_app(
+    api: FakeTelegramApi, settings: Settings, recording_core: RecordingCore
+) -> None:
+    api.fail("getMe", 502)
+    adapter = TelegramAdapter(telegram_settings(settings, api), recording_core, limits=UNLIMITED)
+    await adapter.start()  # returns: it keeps trying in the background
+    try:
+        await api.wait_for_call("getUpdates", within=5)
+        api.push(api.make.text(42, "made it"))
+        assert (await recording_core.next_inbound(1)).text == "made it"
+    finally:
+        await adapter.stop()
+
+
+async def test_a_rejected_token_fails_the_start(
+    api: FakeTelegramApi, settings: Settings, recording_core: RecordingCore
+) -> None:
+    wrong = telegram_settings(settings, api, telegram_bot_token=SecretStr("999:wrong"))
+    adapter = TelegramAdapter(wrong, recording_core)
+    with pytest.raises(InvalidToken):
+        await adapter.start()
+    await adapter.stop()
+
+
+async def test_replies_are_sent_in_order_and_a_callback_is_answered_first(
+    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
+) -> None:
+    recording_core.reply = lambda inbound: [
+        Outgoing("That button is no longer active."),
+        Outgoing("What would you like to do?", choices=(Choice("menu:story", "Story"),)),
+    ]
+    api.push(api.make.callback(42, "old:button"))
+    second = await api.wait_for_call("sendMessage", n=2)
+    methods = [c.method for c in api.all_calls if c.method != "getUpdates"]
+    assert methods[-3:] == ["answerCallbackQuery", "sendMessage", "sendMessage"]
+    assert texts_sent(api) == ["That button is no longer active.", "What would you like to do?"]
+    assert keyboard_of(second) == [[{"text": "Story", "callback_data": "menu:story"}]]
+
+
+async def test_a_direct_reply_waits_out_a_429_and_is_sent_once(
+    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
+) -> None:
+    recording_core.reply = lambda inbound: [Outgoing("welcome")]
+    api.fail("sendMessage", 429, retry_after=1)
+    api.push(api.make.command(42, "start"))
+    retried = await api.wait_for_call("sendMessage", n=2)
+    refused = api.calls("sendMessage")[0]
+    assert (refused.status, retried.status) == (429, 200)
+    assert retried.at - refused.at >= 0.95  # retry_after honoured
+    assert texts_sent(api) == ["welcome"]
+
+
+async def test_a_direct_reply_to_someone_who_blocked_the_bot_marks_them_unreachable(
+    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
+) -> None:
+    recording_core.reply = lambda inbound: [Outgoing("one"), Outgoing("two")]
+    api.fail("sendMessage", 403)
+    api.push(api.make.text(42, "hi"))
+    await recording_core.wait_for(lambda: bool(recording_core.reachability))
+    assert recording_core.reachability == [("telegram", "42", False)]
+    assert len(api.calls("sendMessage")) == 1  # "two" is not tried
