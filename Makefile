@@ -37,7 +37,7 @@ typecheck: setup
 
 # Translators' workflow (see README, "Adding a language").
 i18n-extract: setup
-	$(BIN)/pybabel extract -F pyproject.toml -k _ -k ngettext -k pgettext:1c,2 -k N_ --add-comments=Translators: --project "Together Bot" \
+	$(BIN)/pybabel extract -F pyproject.toml -k N_ --add-comments=Translators: --project "Together Bot" \
 		--no-location --sort-by-file -o $(LOCALES)/messages.pot bot moderation
 
 i18n-update: i18n-extract

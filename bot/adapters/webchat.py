@@ -97,6 +97,7 @@ class WebChat:
             Route("/api/chat/message", self.message, methods=["POST"]),
             Route("/api/chat/upload", self.upload, methods=["POST"]),
             Route("/media/{name:str}", self.media, methods=["GET"]),
+            Route("/favicon.ico", self.favicon, methods=["GET"]),
         ]
 
     # -- sessions and CSRF -----------------------------------------------------------------
@@ -161,29 +162,7 @@ class WebChat:
                 record=self._record_replies,
             )
         locale = await self._locale(token, hint)
-        translator = self.deps.translator
-        with translator.use(locale):
-            strings = {
-                "title": _("TOGETHER — share your story"),
-                "subtitle": _("Respect, Safety and Dignity for All"),
-                "placeholder": _("Write a message…"),
-                "send": _("Send"),
-                "attach": _("Attach a photo, voice note or video"),
-                "attach_hint": _("Photos, voice notes and short videos"),
-                "uploading": _("Sending your file…"),
-                "error_network": _(
-                    "The message could not be sent. Check your connection and try again."
-                ),
-                "error_generic": _(
-                    "Something went wrong. Your message is kept — please try again."
-                ),
-                "retry": _("Try again"),
-                "offline": _("You are offline. Your message is kept."),
-                "reconnecting": _("Reconnecting…"),
-                "you": _("You"),
-                "bot": _("TOGETHER"),
-                "skip_to_input": _("Skip to the message box"),
-            }
+        strings = self.ui_strings(locale)
         response = self.templates.TemplateResponse(
             request,
             "chat.html",
@@ -208,6 +187,42 @@ class WebChat:
             )
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    def ui_strings(self, locale: str) -> dict[str, str]:
+        """The page's own words in ``locale`` (the bot's messages come translated)."""
+        with self.deps.translator.use(locale):
+            mb = self.deps.settings.media_max_bytes // (1024 * 1024)
+            return {
+                "title": _("TOGETHER — share your story"),
+                "subtitle": _("Respect, Safety and Dignity for All"),
+                "placeholder": _("Write a message…"),
+                "send": _("Send"),
+                "attach": _("Attach a photo, voice note or video"),
+                "attach_hint": _("Photos, voice notes and short videos"),
+                "uploading": _("Sending your file…"),
+                "error_network": _(
+                    "The message could not be sent. Check your connection and try again."
+                ),
+                "error_generic": _(
+                    "Something went wrong. Your message is kept — please try again."
+                ),
+                "retry": _("Try again"),
+                "offline": _("You are offline. Your message is kept."),
+                "reconnecting": _("Reconnecting…"),
+                "you": _("You"),
+                "bot": _("TOGETHER"),
+                "skip_to_input": _("Skip to the message box"),
+                "media_photo": _("Photo"),
+                "media_voice": _("Voice note"),
+                "media_video": _("Video"),
+                "media_document": _("Document"),
+                "file_too_large": _(
+                    "That file is too large (the limit is {mb} MB). Could you send a smaller one?"
+                ).format(mb=mb),
+            }
+
+    async def favicon(self, _request: Request) -> Response:
+        return Response(status_code=204)
 
     async def _participant(self, session: AsyncSession, token: str) -> Participant | None:
         return (
@@ -241,6 +256,7 @@ class WebChat:
                 "messages": messages,
                 "locale": locale.replace("_", "-"),
                 "dir": "rtl" if is_rtl(locale) else "ltr",
+                "strings": self.ui_strings(locale),
             }
         )
 

@@ -36,6 +36,10 @@ VIDEO_MAX_SECONDS = 180
 VOICE_MAX_SECONDS = 600
 
 
+def DONE_CHOICE() -> Choice:  # noqa: N802 - reads as the button it builds
+    return Choice("c:done", _("✅ I'm done"))
+
+
 def _yes_no(yes: str, no: str) -> tuple[Choice, ...]:
     return (Choice("c:yes", yes), Choice("c:no", no))
 
@@ -200,7 +204,7 @@ async def story_accept(turn: Turn) -> Result:
             if inbound.edit_of and part.get("message_id") == inbound.edit_of:
                 part["text"] = (inbound.text or "").strip()
                 turn.draft["parts"] = parts
-                turn.say(_("I've updated that part of your story."))
+                turn.say(_("I've updated that part of your story."), (DONE_CHOICE(),))
                 return Stay()
         return Stay()
     new_text = (inbound.text if inbound.kind is InboundKind.TEXT else inbound.caption) or ""
@@ -234,7 +238,7 @@ async def story_accept(turn: Turn) -> Result:
         ).format(count=format_count(count, turn.locale))
         + "\n"
         + _("Send more, or tap “I'm done”."),
-        (Choice("c:done", _("✅ I'm done")),),
+        (DONE_CHOICE(),),
     )
     return Stay()
 

@@ -134,10 +134,11 @@ async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
         browser = Browser(client)
         page = await browser.open("/?start=pledge")
         assert '<html lang="ja"' in page.text
-        await browser.tap("誓約")
+        assert "TOGETHERの誓い" in browser.all_text
+        await browser.tap("誓います")
         await browser.tap("スキップ")
         await browser.tap("スキップ")
-        assert "1" in browser.last_bot_text
+        assert "1人が誓いに参加しました。" in browser.last_bot_text
 
 
 async def test_a_send_retried_with_the_same_client_id_counts_once(browser: Browser, bot: Bot) -> None:

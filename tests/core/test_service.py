@@ -45,7 +45,7 @@ async def test_resume_after_restart(settings: Settings, tmp_path: Path) -> None:
     second = await make_bot(settings, second_db)
     again = MemoryChat(second.core, user_id="resumer")
     await again.send("/start")
-    assert "Continue your story" in again.labels
+    assert "📖 Continue your story" in again.labels
     await again.tap("Continue your story")
     assert "Welcome back" in again.text and "live now" in again.text
     await again.send("Italy")

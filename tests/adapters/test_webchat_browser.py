@@ -1,0 +1,90 @@
+"""The web chat in a real browser (Playwright driving Debian's Chromium)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Bot, create_app
+from storage import pledges
+from storage.models import Story
+from tests.browser import CHROMIUM_ARGS, require_chromium, serve
+
+
+@pytest.fixture
+async def page_factory(bot: Bot):  # type: ignore[no-untyped-def]
+    chromium = require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with serve(create_app(bot, migrate=False)) as base_url, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        errors: list[str] = []
+
+        async def new_page(locale: str = "en-US"):  # type: ignore[no-untyped-def]
+            context = await browser.new_context(locale=locale, base_url=base_url)
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on(
+                "console",
+                lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+            )
+            return page
+
+        try:
+            yield new_page
+        finally:
+            await browser.close()
+        assert errors == []
+
+
+async def tap(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    button = page.locator("button[data-choice]:not([disabled])", has_text=label).last
+    await button.click()
+
+
+async def say(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    await page.fill("#input", text)
+    await page.click("#send")
+
+
+async def test_a_person_takes_the_pledge_in_the_browser(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+    page = await page_factory()
+    await page.goto("/")
+    log = page.locator("#log")
+    await log.get_by_text("Welcome to TOGETHER").wait_for()
+    await tap(page, "Take the pledge")
+    await tap(page, "I take the pledge")
+    await log.get_by_text("Your pledge is counted").wait_for()
+    await say(page, "Mariko")
+    await log.get_by_text("Where are you pledging from?").wait_for()
+    await say(page, "Japan")
+    await log.get_by_text("1 person has taken the pledge.").wait_for()
+    share = page.locator("a[data-choice]").last
+    assert (await share.get_attribute("href") or "").endswith("/?start=pledge")
+    async with bot.deps.db.transaction() as session:
+        assert await pledges.pledge_total(session, "together") == 1
+
+
+async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+    page = await page_factory()
+    await page.goto("/?start=story")
+    log = page.locator("#log")
+    await tap(page, "I agree")
+    await tap(page, "Yes, I am 18")
+    await tap(page, "Anonymous")
+    await log.get_by_text("Which country do you come from?").wait_for()
+    await say(page, "Ukraine")
+    await log.get_by_text("live now").last.wait_for()
+    await say(page, "Poland")
+    await log.get_by_text("tell your story").wait_for()
+    await say(page, "We left Kharkiv in March.\nMy daughter started school in Kraków.")
+    await log.get_by_text("characters so far").wait_for()
+    await tap(page, "I'm done")
+    await tap(page, "Skip")
+    await log.get_by_text("Here is your story").wait_for()
+    await tap(page, "Submit my story")
+    await log.get_by_text("Thank you for trusting us").wait_for()
+    async with bot.deps.db.transaction() as session:
+        story = (await session.execute(select(Story))).scalar_one()
+    assert story.state == "PENDING_REVIEW"
+    assert (story.origin_country, story.current_country) == ("UA", "PL")
