@@ -21,6 +21,7 @@ from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.pledges import ensure_campaign
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -58,8 +59,20 @@ def postgres_skip_reason() -> str | None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh, empty schema on each database."""
-    if request.param == "sqlite":
+    """A fresh schema (tables made from the models) on each database."""
+    async for database in _fresh_database(request.param, tmp_path, migrate=False):
+        yield database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def migrated_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh schema built by the Alembic migrations, on each database."""
+    async for database in _fresh_database(request.param, tmp_path, migrate=True):
+        yield database
+
+
+async def _fresh_database(kind: str, tmp_path: Path, *, migrate: bool) -> AsyncIterator[Database]:
+    if kind == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     else:
         reason = postgres_skip_reason()
@@ -68,7 +81,10 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         schema = f"t_{uuid.uuid4().hex[:12]}"
         await _pg_execute(f"CREATE SCHEMA {schema}")
         database = Database(PG_URL, pg_schema=schema)
-    await database.create_all()
+    if migrate:
+        await upgrade(database)
+    else:
+        await database.create_all()
     try:
         yield database
     finally:
