@@ -6,8 +6,6 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from moderation.intake import receive_story
-
 from bot.core.dialog import (
     DialogEngine,
     Finish,
@@ -25,6 +23,7 @@ from bot.handlers.countries import country_accept, country_prompt, describe_coun
 from bot.handlers.safety import send_helplines
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
+from moderation.intake import receive_story
 from storage.models import CreditMode, Story, StoryMedia, StoryRevision, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ VIDEO_MAX_SECONDS = 180
 VOICE_MAX_SECONDS = 600
 
 
-def DONE_CHOICE() -> Choice:  # noqa: N802 - reads as the button it builds
+def done_choice() -> Choice:
     return Choice("c:done", _("✅ I'm done"))
 
 
@@ -204,7 +203,7 @@ async def story_accept(turn: Turn) -> Result:
             if inbound.edit_of and part.get("message_id") == inbound.edit_of:
                 part["text"] = (inbound.text or "").strip()
                 turn.draft["parts"] = parts
-                turn.say(_("I've updated that part of your story."), (DONE_CHOICE(),))
+                turn.say(_("I've updated that part of your story."), (done_choice(),))
                 return Stay()
         return Stay()
     new_text = (inbound.text if inbound.kind is InboundKind.TEXT else inbound.caption) or ""
@@ -238,7 +237,7 @@ async def story_accept(turn: Turn) -> Result:
         ).format(count=format_count(count, turn.locale))
         + "\n"
         + _("Send more, or tap “I'm done”."),
-        (DONE_CHOICE(),),
+        (done_choice(),),
     )
     return Stay()
 

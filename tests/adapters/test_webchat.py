@@ -46,14 +46,19 @@ class Browser:
     async def say(self, text: str, client_id: str | None = None) -> httpx.Response:
         body = {"text": text, "client_id": client_id or f"c{len(self.messages)}-{text[:8]}"}
         return self._merge(
-            await self.client.post("/api/chat/message", json=body, headers={"X-CSRF-Token": self.csrf})
+            await self.client.post(
+                "/api/chat/message", json=body, headers={"X-CSRF-Token": self.csrf}
+            )
         )
 
     async def tap(self, label: str) -> httpx.Response:
         for message in sorted(self.messages.values(), key=lambda m: -int(m["id"])):  # type: ignore[call-overload]
             for choice in message["choices"]:  # type: ignore[attr-defined]
                 if label.casefold() in choice["label"].casefold():
-                    body = {"choice": choice["id"], "client_id": f"tap-{message['id']}-{choice['id']}"}
+                    body = {
+                        "choice": choice["id"],
+                        "client_id": f"tap-{message['id']}-{choice['id']}",
+                    }
                     return self._merge(
                         await self.client.post(
                             "/api/chat/message", json=body, headers={"X-CSRF-Token": self.csrf}
@@ -68,7 +73,9 @@ class Browser:
 
     @property
     def all_text(self) -> str:
-        return "\n".join(str(m["text"]) for m in sorted(self.messages.values(), key=lambda m: int(m["id"])))  # type: ignore[call-overload]
+        return "\n".join(
+            str(m["text"]) for m in sorted(self.messages.values(), key=lambda m: int(m["id"]))
+        )  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -128,7 +135,8 @@ async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
     app = create_app(bot, migrate=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://127.0.0.1:8080",
+        transport=transport,
+        base_url="http://127.0.0.1:8080",
         headers={"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.5"},
     ) as client:
         browser = Browser(client)
@@ -141,7 +149,9 @@ async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
         assert "1人が誓いに参加しました。" in browser.last_bot_text
 
 
-async def test_a_send_retried_with_the_same_client_id_counts_once(browser: Browser, bot: Bot) -> None:
+async def test_a_send_retried_with_the_same_client_id_counts_once(
+    browser: Browser, bot: Bot
+) -> None:
     await browser.open("/?start=pledge")
     first = await browser.say("/menu", client_id="same-id")
     again = await browser.say("/menu", client_id="same-id")
@@ -155,17 +165,20 @@ async def test_cross_site_and_forged_posts_are_refused(browser: Browser) -> None
     no_token = await browser.client.post("/api/chat/message", json={"text": "hi"})
     assert no_token.status_code == 403 and "error" in no_token.json()
     cross = await browser.client.post(
-        "/api/chat/message", json={"text": "hi"},
+        "/api/chat/message",
+        json={"text": "hi"},
         headers={"X-CSRF-Token": browser.csrf, "Origin": "https://evil.example"},
     )
     assert cross.status_code == 403
     fetch_site = await browser.client.post(
-        "/api/chat/message", json={"text": "hi"},
+        "/api/chat/message",
+        json={"text": "hi"},
         headers={"X-CSRF-Token": browser.csrf, "Sec-Fetch-Site": "cross-site"},
     )
     assert fetch_site.status_code == 403
     form = await browser.client.post(
-        "/api/chat/message", content="text=hi",
+        "/api/chat/message",
+        content="text=hi",
         headers={"X-CSRF-Token": browser.csrf, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 415
@@ -175,19 +188,25 @@ async def test_bad_uploads_get_a_kind_error(browser: Browser, bot: Bot) -> None:
     await browser.open()
     headers = {"X-CSRF-Token": browser.csrf}
     text_file = await browser.client.post(
-        "/api/chat/upload", files={"file": ("x.png", b"not an image at all", "image/png")}, headers=headers
+        "/api/chat/upload",
+        files={"file": ("x.png", b"not an image at all", "image/png")},
+        headers=headers,
     )
     assert text_file.status_code == 415 and "photos" in text_file.json()["error"]
     bot.settings.media_max_bytes = 100
     big = await browser.client.post(
-        "/api/chat/upload", files={"file": ("big.png", PNG + b"\x00" * 200, "image/png")}, headers=headers
+        "/api/chat/upload",
+        files={"file": ("big.png", PNG + b"\x00" * 200, "image/png")},
+        headers=headers,
     )
     assert big.status_code == 413 and "too large" in big.json()["error"]
 
 
 async def test_no_session_gets_401_in_the_browser_language(bot: Bot) -> None:
     app = create_app(bot, migrate=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         answer = await client.get("/api/chat/history")
     assert answer.status_code == 401 and "reload" in answer.json()["error"]
 

@@ -36,10 +36,16 @@ class ScriptedSender:
         return "1"
 
 
-async def queue(db: Database, key: str, chat: str = "chat-1", participant_id: int | None = None) -> None:
+async def queue(
+    db: Database, key: str, chat: str = "chat-1", participant_id: int | None = None
+) -> None:
     async with db.transaction() as session:
         await outbox.enqueue(
-            session, db, dedupe_key=key, platform="test", chat_id=chat,
+            session,
+            db,
+            dedupe_key=key,
+            platform="test",
+            chat_id=chat,
             payload={"message": Outgoing(text=f"hello {key}").to_json()},
             participant_id=participant_id,
         )
@@ -53,7 +59,9 @@ async def make_due(db: Database) -> None:
 
 async def row(db: Database, key: str) -> OutboxMessage:
     async with db.transaction() as session:
-        return (await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))).scalar_one()
+        return (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        ).scalar_one()
 
 
 async def test_enqueue_is_deduplicated_by_key(db: Database) -> None:
@@ -66,7 +74,9 @@ async def test_enqueue_is_deduplicated_by_key(db: Database) -> None:
     assert sender.delivered == [("chat-1", "hello notify:1")]
 
 
-async def test_transient_failures_and_retry_after_are_retried_until_delivered_once(db: Database) -> None:
+async def test_transient_failures_and_retry_after_are_retried_until_delivered_once(
+    db: Database,
+) -> None:
     sender = ScriptedSender([TransientError("500"), RetryAfter(7), TransientError("timeout")])
     dispatcher = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
     await queue(db, "k")
@@ -121,7 +131,9 @@ async def test_two_dispatchers_never_send_one_message_twice(db: Database) -> Non
     for i in range(30):
         await queue(db, f"m{i}")
     await asyncio.gather(first.run_once(), second.run_once())
-    assert sorted(text for _chat, text in sender.delivered) == sorted(f"hello m{i}" for i in range(30))
+    assert sorted(text for _chat, text in sender.delivered) == sorted(
+        f"hello m{i}" for i in range(30)
+    )
 
 
 async def test_dispatcher_wakes_on_the_event(db: Database) -> None:
