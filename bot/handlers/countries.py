@@ -37,7 +37,7 @@ def country_accept(field: str) -> Callable[[Turn], Awaitable[Result]]:
                 _("I couldn't find a country with that name. Please try another spelling.")
             )
         turn.say(
-            _("Which one do you mean?"),
+            _("Which country do you mean?"),
             [Choice(CHOICE_PREFIX + code, name) for code, name in matches],
         )
         return Stay()

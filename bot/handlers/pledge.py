@@ -24,8 +24,8 @@ DEFAULT_MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
 def default_pledge_text() -> str:
     return _(
-        "I stand #WithRefugees and with all migrants. I pledge to treat every person with "
-        "respect, safety and dignity — whoever they are and wherever they come from."
+        "I stand #WithRefugees and with all migrants. I pledge to stand for respect, safety "
+        "and dignity for every person — whoever they are and wherever they come from."
     )
 
 

@@ -286,9 +286,9 @@ async def message_accept(turn: Turn) -> Result:
 def preview_prompt(turn: Turn) -> Prompt:
     d, locale = turn.draft, turn.locale
     credit = {
-        CreditMode.FULL_NAME.value: _("Credited as: {name}"),
-        CreditMode.FIRST_NAME.value: _("Credited as: {name}"),
-    }.get(str(d.get("credit_mode")), _("Credited as: Anonymous"))
+        CreditMode.FULL_NAME.value: _("Shown as: {name}"),
+        CreditMode.FIRST_NAME.value: _("Shown as: {name}"),
+    }.get(str(d.get("credit_mode")), _("Shown as: Anonymous"))
     lines = [
         _("Here is your story as we received it. Please check it."),
         "",
@@ -316,7 +316,7 @@ def preview_prompt(turn: Turn) -> Prompt:
         (
             Choice("c:submit", _("📨 Submit my story")),
             Choice("c:edit:story", _("✏️ Add to or change the story")),
-            Choice("c:edit:credit", _("✏️ Change the credit")),
+            Choice("c:edit:credit", _("✏️ Change how your name is shown")),
             Choice("c:edit:countries", _("✏️ Change the countries")),
             Choice("c:edit:message", _("✏️ Change the message")),
         ),

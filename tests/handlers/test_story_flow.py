@@ -44,7 +44,7 @@ async def test_complete_story_is_stored_and_waits_for_review(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="amina")
     await tell_story(chat)
     preview = chat.text
-    assert "Credited as: Amina" in preview
+    assert "Shown as: Amina" in preview
     assert "From: Syria" in preview and "Living in: Japan" in preview
     assert STORY in preview
     assert "1 file attached" in preview
@@ -124,7 +124,7 @@ async def test_under_18_goes_anonymous_to_safety_review(bot: Bot) -> None:
     await chat.send("We walked for many days to reach the border.")
     await chat.tap("I'm done")
     await chat.send("/skip")
-    assert "Credited as: Anonymous" in chat.text
+    assert "Shown as: Anonymous" in chat.text
     await chat.tap("Submit")
     async with bot.deps.db.transaction() as session:
         story = (await session.execute(select(Story))).scalar_one()
@@ -143,10 +143,10 @@ async def test_edit_from_preview_returns_to_preview(bot: Bot) -> None:
     await chat.send("Germany")
     assert "Here is your story" in chat.text
     assert "From: Afghanistan" in chat.text and "Living in: Germany" in chat.text
-    await chat.tap("Change the credit")
+    await chat.tap("Change how your name is shown")
     await chat.tap("My full name")
     await chat.send("Amina Haddad")
-    assert "Credited as: Amina Haddad" in chat.text
+    assert "Shown as: Amina Haddad" in chat.text
 
 
 async def test_story_limits_are_explained_kindly(bot: Bot) -> None:

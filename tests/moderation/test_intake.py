@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from moderation.audit import GENESIS_HASH, verify_chain
 from moderation.flags import ScreeningResult
@@ -13,7 +14,9 @@ async def test_a_clean_story_waits_for_review_with_two_events(db: Database) -> N
     item, story = await submit_story(db, screening=ScreeningResult())
     assert (item.state, item.priority, item.version, item.flags) == ("PENDING_REVIEW", 0, 2, [])
     async with db.transaction() as session:
-        events = (await session.scalars(select(ModerationEvent).order_by(ModerationEvent.id))).all()
+        events = (
+            await session.scalars(select(ModerationEvent).order_by(col(ModerationEvent.id)))
+        ).all()
         stored = await session.get(Story, story.id)
         notices = (await session.scalars(select(OutboxMessage))).all()
     assert [(e.from_state, e.to_state, e.actor, e.role) for e in events] == [
@@ -40,7 +43,7 @@ async def test_crisis_goes_to_the_safety_queue_with_high_priority(db: Database) 
     assert item.priority > 0
     async with db.transaction() as session:
         last = (
-            await session.scalars(select(ModerationEvent).order_by(ModerationEvent.id.desc()))
+            await session.scalars(select(ModerationEvent).order_by(col(ModerationEvent.id).desc()))
         ).first()
     assert last is not None and last.flag_ids == ["f1"]
 

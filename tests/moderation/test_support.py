@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from moderation.actors import Moderator
 from moderation.flags import Flag, FlagAction, FlagKind, ScreeningResult
 from moderation.intake import receive_story
 from moderation.revisions import content_hash
+from moderation.states import Role
 from storage.db import Database
-from storage.models import ModerationItem, Participant, Story, StoryRevision
+from storage.models import (
+    ModerationEvent,
+    ModerationItem,
+    OutboxMessage,
+    Participant,
+    Story,
+    StoryRevision,
+    StoryState,
+)
+
+T = TypeVar("T")
 
 STORY_TEXT = "I left Aleppo in 2015 and walked to Izmir. Call me on +90 555 123 4567."
 _numbers = itertools.count(1)
@@ -33,7 +52,7 @@ async def submit_story(
             external_id=f"user-{n}",
             chat_id=f"chat-{n}",
             identity_key=identity_key,
-            display_name="Amal Haddad",
+            display_name="amal_tg",  # the participant row is the privacy handler's to erase
         )
         session.add(person)
         await session.flush()
@@ -65,3 +84,77 @@ async def submit_story(
 async def test_submit_story_builds_a_pending_item(db: Database) -> None:
     item, story = await submit_story(db)
     assert item.state == story.state == "PENDING_REVIEW"
+
+
+MODERATOR = Moderator(id="mod-ana", role=Role.MODERATOR, identity_keys=frozenset({"ana-key"}))
+MODERATOR_2 = Moderator(id="mod-ben", role=Role.MODERATOR)
+SAFETY = Moderator(id="safe-chloe", role=Role.SAFETY_MODERATOR)
+LEAD = Moderator(id="lead-dana", role=Role.LEAD)
+BY_ROLE = {m.role: m for m in (MODERATOR_2, SAFETY, LEAD)}
+
+
+async def in_tx(db: Database, call: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with db.transaction() as session:
+        return await call(session)
+
+
+async def race(db: Database, *calls: Callable[[AsyncSession], Awaitable[Any]]) -> list[Any]:
+    """Run calls in concurrent transactions released together by a barrier.
+
+    On PostgreSQL all transactions are open when the barrier falls, so they really
+    overlap; SQLite admits one writer at a time, so there the barrier is outside.
+    """
+    barrier = asyncio.Barrier(len(calls))
+
+    async def run(call: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        if not db.is_postgres:
+            await barrier.wait()
+        async with db.transaction() as session:
+            if db.is_postgres:
+                await barrier.wait()
+            return await call(session)
+
+    return await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+
+
+async def force_state(db: Database, item_id: int, state: StoryState) -> int:
+    """Put an item in a state directly (tests only). Returns its version."""
+    async with db.transaction() as session:
+        item = await session.get(ModerationItem, item_id)
+        assert item is not None
+        item.state = state.value
+        story = await session.get(Story, item.story_id)
+        assert story is not None
+        story.state = state.value
+        await session.flush()
+        return item.version
+
+
+async def item_row(db: Database, item_id: int) -> ModerationItem:
+    async with db.transaction() as session:
+        item = (
+            await session.execute(
+                select(ModerationItem)
+                .where(col(ModerationItem.id) == item_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        return item
+
+
+async def events_of(db: Database, item_id: int) -> list[ModerationEvent]:
+    async with db.transaction() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(ModerationEvent)
+                    .where(col(ModerationEvent.item_id) == item_id)
+                    .order_by(col(ModerationEvent.id))
+                )
+            ).all()
+        )
+
+
+async def outbox_keys(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        return sorted((await session.scalars(select(col(OutboxMessage.dedupe_key)))).all())
