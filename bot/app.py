@@ -32,6 +32,8 @@ from bot.core.service import BotCore
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from bot.handlers.routes import build_router
 from bot.i18n.translator import Translator
+from bot.review.delivery import FeedPublisher, ReviewDelivery
+from bot.review.service import ReviewService
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from storage.db import Database
@@ -64,6 +66,7 @@ class Bot:
     dispatcher: OutboxDispatcher
     webchat: WebChat
     scheduler: Scheduler
+    review: ReviewService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -101,9 +104,17 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     )
     core = BotCore(deps, build_router())
     webchat = WebChat(core, session_secret=secrets.session)
-    dispatcher = OutboxDispatcher(database, {webchat.platform: webchat}, wakeup=deps.outbox_wakeup)
+    review = ReviewService(deps)
+    delivery = ReviewDelivery(deps, review)
+    dispatcher = OutboxDispatcher(
+        database,
+        {webchat.platform: webchat, "feed": FeedPublisher()},
+        wakeup=deps.outbox_wakeup,
+        renderer=delivery.render,
+        after_send=delivery.after_send,
+    )
     scheduler = Scheduler(deps)
-    return Bot(settings, deps, core, dispatcher, webchat, scheduler)
+    return Bot(settings, deps, core, dispatcher, webchat, scheduler, review)
 
 
 class SecurityHeaders:

@@ -7,6 +7,7 @@ so they never appear in logs or reprs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
     story_max_chars: int = 6000
     story_max_media: int = 6
     media_max_bytes: int = 20 * 1024 * 1024
+
+    # The moderation team from configuration, beside the one managed with
+    # `together-bot moderators`. JSON: {"<id>": {"role": "moderator|safety_moderator|lead",
+    # "accounts": ["telegram:<user id>", "slack:<user id>"]}}
+    moderators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The language of moderator-facing text (cards, dashboard answers).
+    moderation_locale: str = "en"
 
     # Helplines shown at once to a storyteller whose story shows crisis language, by ISO
     # country code; "*" is shown to everyone. JSON, e.g. {"JP": "...", "*": "..."}.

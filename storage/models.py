@@ -295,3 +295,77 @@ class ModerationEvent(SQLModel, table=True):
 
 
 ALL_TABLES = SQLModel.metadata
+
+
+class ModeratorRecord(SQLModel, table=True):
+    """A member of the moderation team, managed with ``together-bot moderators``.
+
+    ``accounts`` lists the platform accounts that act as this moderator, as
+    ``"<platform>:<external id>"`` (e.g. ``"telegram:12345"``, ``"slack:U0123"``).
+    """
+
+    __tablename__ = "moderator"
+
+    id: str = Field(primary_key=True, max_length=54)
+    role: str = Field(max_length=24)
+    accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ModerationCard(SQLModel, table=True):
+    """A message showing an item to moderators (a Telegram group card, a Slack card),
+    edited in place after every decision, from any surface."""
+
+    __tablename__ = "moderation_card"
+
+    item_id: int = Field(foreign_key="moderation_item.id", primary_key=True, ondelete="CASCADE")
+    platform: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=128)
+    message_id: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ModerationRefusal(SQLModel, table=True):
+    """An action refused (unknown moderator, wrong role, self-moderation...).
+
+    Refusals change no state, so they stay out of the hash-chained log; they are kept
+    here so that attempts by people who are not moderators are visible to leads.
+    """
+
+    __tablename__ = "moderation_refusal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int | None = Field(default=None, index=True)
+    actor: str = Field(max_length=140)  # "<platform>:<identity key prefix>" or a moderator id
+    action: str = Field(max_length=24)
+    refusal: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class DashboardToken(SQLModel, table=True):
+    """A one-time sign-in link for the dashboard, or a signed-in session (by kind).
+
+    Only a hash of each token is stored.
+    """
+
+    __tablename__ = "dashboard_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)  # "login" (one-time) or "session"
+    moderator_id: str = Field(foreign_key="moderator.id", max_length=54, ondelete="CASCADE")
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Publication(SQLModel, table=True):
+    """Where a published story was posted (a Telegram channel message...), so that
+    unpublishing or erasure can take it down everywhere."""
+
+    __tablename__ = "publication"
+
+    story_id: int = Field(foreign_key="story.id", primary_key=True, ondelete="CASCADE")
+    platform: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=128)
+    message_id: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -133,6 +133,7 @@ class Outgoing:
         media: media to attach.
         edit_of: when set, edit this earlier platform message instead of sending.
         locale: the locale the text is in (adapters use it for direction, e.g. RTL).
+        delete_of: when set, delete this earlier platform message (nothing is sent).
     """
 
     text: str
@@ -140,6 +141,8 @@ class Outgoing:
     media: tuple[MediaRef, ...] = ()
     edit_of: str | None = None
     locale: str = "en"
+    # When set, delete this earlier platform message instead (taking a post down).
+    delete_of: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +151,7 @@ class Outgoing:
             "media": [m.to_json() for m in self.media],
             "edit_of": self.edit_of,
             "locale": self.locale,
+            "delete_of": self.delete_of,
         }
 
     @classmethod
@@ -161,4 +165,5 @@ class Outgoing:
             media=tuple(MediaRef.from_json(m) for m in data.get("media", ())),
             edit_of=data.get("edit_of"),
             locale=str(data.get("locale", "en")),
+            delete_of=data.get("delete_of"),
         )

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # Turns a queued payload into a message (notifications are rendered at send time, in
 # the person's current language). Returns None to drop a payload nobody can render.
 Renderer = Callable[[outbox.DueMessage], Awaitable[Outgoing | None]]
+# Told what a delivery created (the platform's message id), e.g. to remember a card.
+AfterSend = Callable[[outbox.DueMessage, str | None], Awaitable[None]]
 IDLE_WAIT = 30.0
 
 
@@ -44,11 +46,13 @@ class OutboxDispatcher:
         *,
         wakeup: asyncio.Event,
         renderer: Renderer = render_message,
+        after_send: AfterSend | None = None,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
         self.wakeup = wakeup
         self.renderer = renderer
+        self.after_send = after_send
         self.delivered = 0
 
     def add_sender(self, sender: Sender) -> None:
@@ -80,7 +84,7 @@ class OutboxDispatcher:
             if message is None:
                 await outbox.mark_dead(self.db, due.id, "nothing to render")
                 return
-            await sender.send(due.chat_id, message)
+            message_id = await sender.send(due.chat_id, message)
         except RetryAfter as exc:
             await outbox.mark_retry(
                 self.db, due.id, delay=exc.seconds, error="retry_after", attempts=due.attempts
@@ -111,6 +115,11 @@ class OutboxDispatcher:
         else:
             await outbox.mark_sent(self.db, due.id)
             self.delivered += 1
+            if self.after_send is not None:
+                try:
+                    await self.after_send(due, message_id)
+                except Exception:
+                    log.exception("after-send hook failed", extra={"outbox_id": due.id})
 
     async def _mark_unreachable(self, due: outbox.DueMessage) -> None:
         if due.participant_id is None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from moderation.storyteller import withdraw_story
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.core.dialog import DialogEngine
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.i18n import _
 from bot.i18n.formatting import format_day
+from bot.review.service import ReviewService
+from moderation.storyteller import appeal_story, withdraw_story
 from storage.models import Story, StoryState
 
 FINAL = {StoryState.WITHDRAWN, StoryState.ERASED, StoryState.REJECTED, StoryState.UNPUBLISHED}
@@ -69,7 +73,7 @@ async def my_stories(turn: Turn) -> None:
     turn.say("\n".join(lines), choices)
 
 
-async def on_story_choice(turn: Turn, value: str) -> None:
+async def on_story_choice(turn: Turn, value: str, engine: DialogEngine | None = None) -> None:
     action, _sep, raw_id = value.partition(":")
     if action == "withdraw" and raw_id.isdigit():
         turn.say(
@@ -88,6 +92,8 @@ async def on_story_choice(turn: Turn, value: str) -> None:
             turn.session, story_id=int(raw_id), participant_id=turn.participant_id
         )
         if done:
+            await ReviewService(turn.deps).story_changed(turn.session, int(raw_id))
+            turn.after_commit.append(_wake(turn))
             turn.say(
                 _("Story #{number} is withdrawn. It will not be published.").format(number=raw_id)
             )
@@ -99,4 +105,36 @@ async def on_story_choice(turn: Turn, value: str) -> None:
                 )
             )
         return
+    if action == "appeal" and raw_id.isdigit():
+        if await appeal_story(
+            turn.session, story_id=int(raw_id), participant_id=turn.participant_id
+        ):
+            await ReviewService(turn.deps).story_changed(turn.session, int(raw_id))
+            turn.after_commit.append(_wake(turn))
+            turn.say(
+                _("Thank you. Someone else from our team will read story #{number} again.").format(
+                    number=raw_id
+                )
+            )
+        else:
+            turn.say(_("Story #{number} cannot be reviewed again.").format(number=raw_id))
+        return
+    if action == "revise" and raw_id.isdigit() and engine is not None:
+        story = await turn.session.get(Story, int(raw_id))
+        if (
+            story is not None
+            and story.participant_id == turn.participant_id
+            and story.state == StoryState.NEEDS_CHANGES
+        ):
+            await engine.start(turn, "revise", {"story_id": story.id})
+            return
+        turn.say(_("Story #{number} is not waiting for changes.").format(number=raw_id))
+        return
     turn.say(_("That button is no longer active."))
+
+
+def _wake(turn: Turn) -> Callable[[], Awaitable[None]]:
+    async def wake() -> None:
+        turn.deps.outbox_wakeup.set()
+
+    return wake

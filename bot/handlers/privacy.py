@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from moderation.storyteller import erase_stories
 from sqlalchemy import delete, select
 from sqlmodel import col
 
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.i18n import _
+from bot.review.service import ReviewService
+from moderation.storyteller import erase_stories
 from storage import pledges
 from storage.models import Pledge, PledgeState, Story, StoryRevision, WebChatMessage
 
@@ -128,7 +129,20 @@ async def export_data(turn: Turn) -> str:
 
 async def erase_everything(turn: Turn) -> None:
     session, participant, db = turn.session, turn.participant, turn.deps.db
+    story_ids = (
+        (
+            await session.execute(
+                select(col(Story.id)).where(col(Story.participant_id) == turn.participant_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     await erase_stories(session, participant_id=turn.participant_id)
+    review = ReviewService(turn.deps)
+    for story_id in story_ids:
+        if story_id is not None:
+            await review.story_changed(session, story_id)
     for row in (
         (
             await session.execute(

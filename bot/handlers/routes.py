@@ -18,6 +18,7 @@ def build_router() -> Router:
     engine = DialogEngine({})
     engine.flows["story"] = story.build_story_flow(engine)
     engine.flows["pledge"] = pledge.build_pledge_flow()
+    engine.flows["revise"] = story.build_revise_flow()
 
     async def fallback(turn: Turn) -> None:
         if turn.inbound.command:
@@ -106,5 +107,9 @@ def build_router() -> Router:
     router.choice("menu", on_menu)
     router.choice("lang", on_language)
     router.choice("privacy", privacy.on_privacy_choice)
-    router.choice("mystory", mystories.on_story_choice)
+
+    async def on_story_choice(turn: Turn, value: str) -> None:
+        await mystories.on_story_choice(turn, value, engine)
+
+    router.choice("mystory", on_story_choice)
     return router

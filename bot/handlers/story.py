@@ -6,6 +6,9 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import func, select
+from sqlmodel import col
+
 from bot.core.dialog import (
     DialogEngine,
     Finish,
@@ -23,6 +26,8 @@ from bot.handlers.countries import country_accept, country_prompt, describe_coun
 from bot.handlers.safety import send_helplines
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
+from bot.review.service import ReviewService
+from moderation.errors import NotAllowed
 from moderation.intake import receive_story
 from storage.models import CreditMode, Story, StoryMedia, StoryRevision, utcnow
 
@@ -393,6 +398,9 @@ async def submit(turn: Turn) -> None:
         region_hint=d.get("residence"),
     )
     item = await receive_story(session, story=story, revision=revision, screening=screening)
+    assert item.id is not None
+    await ReviewService(deps).announce(session, item.id)
+    turn.after_commit.append(_wake_outbox(turn))
     log.info("story submitted", extra={"story_id": story.id, "state": item.state})
     turn.say(
         _(
@@ -405,6 +413,13 @@ async def submit(turn: Turn) -> None:
     )
     if screening.crisis:
         send_helplines(turn, d.get("residence"))
+
+
+def _wake_outbox(turn: Turn) -> Callable[[], Awaitable[None]]:
+    async def wake() -> None:
+        turn.deps.outbox_wakeup.set()
+
+    return wake
 
 
 def build_story_flow(engine: DialogEngine) -> Flow:
@@ -442,5 +457,79 @@ def build_story_flow(engine: DialogEngine) -> Flow:
             Step("story", story_prompt, story_accept),
             Step("message", message_prompt, message_accept, optional=True),
             Step("preview", preview_prompt, preview_accept),
+        ),
+    )
+
+
+# -- revising a story a moderator sent back ------------------------------------------------
+def revise_prompt(turn: Turn) -> Prompt:
+    if turn.draft.get("parts") or turn.draft.get("media"):
+        return story_prompt(turn)
+    return Prompt(
+        _(
+            "Please send the new version of your story #{number}, in one or more messages. "
+            "It replaces the text you sent before. Tap “I'm done” when it is complete."
+        ).format(number=turn.draft.get("story_id")),
+        (done_choice(),),
+    )
+
+
+def revise_preview(turn: Turn) -> Prompt:
+    return Prompt(
+        _("Here is the new version. Send it to our team?") + "\n\n" + story_text(turn.draft),
+        (Choice("c:submit", _("📨 Send the new version")),),
+    )
+
+
+async def revise_accept(turn: Turn) -> Result:
+    if _choice(turn) != "submit":
+        return Invalid(_("Please choose one of the buttons."))
+    story = await turn.session.get(Story, int(turn.draft.get("story_id") or 0))
+    if story is None or story.id is None or story.participant_id != turn.participant_id:
+        turn.say(_("That story can't be changed any more."))
+        return Finish()
+    last = (
+        await turn.session.execute(
+            select(func.max(col(StoryRevision.number))).where(
+                col(StoryRevision.story_id) == story.id
+            )
+        )
+    ).scalar_one()
+    text = story_text(turn.draft)
+    revision = StoryRevision(
+        story_id=story.id,
+        number=int(last or 0) + 1,
+        text=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        author="storyteller",
+    )
+    turn.session.add(revision)
+    await turn.session.flush()
+    screening = await turn.deps.screener.screen(
+        text + "\n" + str(story.community_message or ""),
+        locale=story.locale,
+        is_adult=story.is_adult,
+        region_hint=story.current_country,
+    )
+    try:
+        await receive_story(turn.session, story=story, revision=revision, screening=screening)
+    except NotAllowed:
+        turn.say(_("That story can't be changed any more."))
+        return Finish()
+    await ReviewService(turn.deps).story_changed(turn.session, story.id)
+    turn.after_commit.append(_wake_outbox(turn))
+    turn.say(_("Thank you! Your new version is with our team."))
+    if screening.crisis:
+        send_helplines(turn, story.current_country)
+    return Finish()
+
+
+def build_revise_flow() -> Flow:
+    return Flow(
+        name="revise",
+        on_cancel=lambda turn: turn.say(_("Nothing was changed. Your story stays as it was.")),
+        steps=(
+            Step("story", revise_prompt, story_accept),
+            Step("confirm", revise_preview, revise_accept),
         ),
     )

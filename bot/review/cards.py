@@ -1,0 +1,252 @@
+"""What moderators see of an item: a card, the same on every surface.
+
+The card is a neutral :class:`~bot.core.events.Outgoing` (text and buttons), so each
+adapter renders it natively: Telegram inline keyboards, Slack Block Kit. Flagged spans
+are marked in the text so a moderator sees *why*, without the flags ever copying text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.core.events import Choice, MediaKind, MediaRef, Outgoing
+from bot.i18n import _
+from bot.i18n.formatting import country_name
+from bot.review.service import ActionRequest, ReviewAction
+from moderation.audit import last_decision
+from moderation.flags import Flag
+from moderation.reasons import ReasonCode
+from storage.models import ModerationItem, Story, StoryMedia, StoryRevision, StoryState
+
+CARD_TEXT_MAX = 3000  # leaves room under Telegram's 4096 for the header
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    item_id: int
+    story_id: int
+    state: str
+    version: int
+    priority: int
+    locale: str
+    text: str
+    original_text: str | None  # the storyteller's first revision, when redacted since
+    flags: tuple[Flag, ...]
+    credit_mode: str
+    credit_name: str | None
+    origin: str | None
+    residence: str | None
+    community_message: str | None
+    is_adult: bool
+    media: tuple[tuple[str, MediaRef], ...]  # (platform, ref)
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    revision_number: int
+    submitted_at: datetime
+
+
+async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
+    item = await session.get(ModerationItem, item_id)
+    if item is None or item.id is None:
+        return None
+    story = await session.get(Story, item.story_id)
+    if story is None or story.id is None:
+        return None
+    revision = await session.get(StoryRevision, item.revision_id) if item.revision_id else None
+    first = (
+        await session.execute(
+            select(StoryRevision)
+            .where(col(StoryRevision.story_id) == story.id)
+            .order_by(col(StoryRevision.number))
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    media = (
+        (
+            await session.execute(
+                select(StoryMedia)
+                .where(col(StoryMedia.story_id) == story.id)
+                .order_by(col(StoryMedia.position))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    decided = await last_decision(session, item.id)
+    text = revision.text if revision is not None else ""
+    original = (
+        first.text
+        if first is not None and revision is not None and first.id != revision.id
+        else None
+    )
+    return CardView(
+        item_id=item.id,
+        story_id=story.id,
+        state=item.state,
+        version=item.version,
+        priority=item.priority,
+        locale=item.locale,
+        text=text,
+        original_text=original,
+        flags=tuple(Flag.from_json(f) for f in item.flags or []),
+        credit_mode=story.credit_mode,
+        credit_name=story.credit_name,
+        origin=story.origin_country,
+        residence=story.current_country,
+        community_message=story.community_message,
+        is_adult=story.is_adult,
+        media=tuple(
+            (m.platform, MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime, size=m.size))
+            for m in media
+        ),
+        lease_owner=item.lease_owner,
+        lease_expires_at=item.lease_expires_at,
+        decided_by=decided.actor if decided is not None else None,
+        decided_at=decided.created_at if decided is not None else None,
+        revision_number=revision.number if revision is not None else 0,
+        submitted_at=story.submitted_at,
+    )
+
+
+def mark_flags(text: str, flags: tuple[Flag, ...]) -> str:
+    """Wrap each flagged span in ⟦ ⟧ with its kind, so the card shows why it was held."""
+    spans = sorted(
+        ((f.start, f.end, f.kind.value) for f in flags if 0 <= f.start < f.end <= len(text)),
+        reverse=True,
+    )
+    out = text
+    last_start = len(text) + 1
+    for start, end, kind in spans:
+        if end > last_start:  # overlapping spans: keep the outermost mark only
+            continue
+        out = f"{out[:start]}⟦{out[start:end]}⟧[{kind}]{out[end:]}"
+        last_start = start
+    return out
+
+
+def _state_label(state: str) -> str:
+    return {
+        StoryState.PENDING_REVIEW: _("waiting for review"),
+        StoryState.SAFETY_REVIEW: _("⚠️ safety review"),
+        StoryState.NEEDS_CHANGES: _("waiting for the storyteller's changes"),
+        StoryState.APPROVED: _("approved"),
+        StoryState.PUBLISHED: _("published"),
+        StoryState.REJECTED: _("rejected"),
+        StoryState.UNPUBLISHED: _("taken down"),
+        StoryState.WITHDRAWN: _("withdrawn by the storyteller"),
+        StoryState.ERASED: _("erased"),
+        StoryState.RECEIVED: _("received"),
+    }.get(StoryState(state) if state in StoryState.__members__ else StoryState.RECEIVED, state)
+
+
+def card_text(view: CardView, locale: str) -> str:
+    """The card's text, in the moderators' language."""
+    credit = {
+        "full_name": _("full name: {name}"),
+        "first_name": _("first name: {name}"),
+    }.get(view.credit_mode, _("anonymous"))
+    lines = [
+        _("Story #{number} — {state}").format(number=view.story_id, state=_state_label(view.state)),
+        _("Language: {language} · Credit: {credit}").format(
+            language=view.locale, credit=credit.format(name=view.credit_name or "")
+        ),
+        _("From: {origin} · Living in: {residence}").format(
+            origin=country_name(view.origin, locale) if view.origin else "—",
+            residence=country_name(view.residence, locale) if view.residence else "—",
+        ),
+    ]
+    if not view.is_adult:
+        lines.append(_("⚠️ The storyteller is under 18."))
+    if view.flags:
+        kinds = sorted({f.kind.value for f in view.flags})
+        lines.append(_("Flags: {flags}").format(flags=", ".join(kinds)))
+    if view.revision_number > 1:
+        lines.append(_("Showing redacted revision {number}.").format(number=view.revision_number))
+    if view.state in (StoryState.PENDING_REVIEW, StoryState.SAFETY_REVIEW) and view.lease_owner:
+        lines.append(_("Being reviewed by {who}.").format(who=view.lease_owner))
+    elif view.decided_by and view.state not in (
+        StoryState.PENDING_REVIEW,
+        StoryState.SAFETY_REVIEW,
+    ):
+        lines.append(
+            _("By {who} at {time}.").format(
+                who=view.decided_by,
+                time=view.decided_at.strftime("%Y-%m-%d %H:%M UTC") if view.decided_at else "",
+            )
+        )
+    if view.state in (StoryState.ERASED,):
+        return "\n".join(lines)
+    body = mark_flags(view.text, view.flags)
+    if len(body) > CARD_TEXT_MAX:
+        body = body[:CARD_TEXT_MAX] + " …"
+    lines += ["", body]
+    if view.community_message:
+        lines += [
+            "",
+            _("Message to the host community: {message}").format(message=view.community_message),
+        ]
+    if view.media:
+        lines.append(_("Attached files: {count}").format(count=len(view.media)))
+    return "\n".join(lines)
+
+
+def card_choices(view: CardView) -> tuple[Choice, ...]:
+    """The buttons for the item's state: only ``(action, item, version)`` in their data."""
+
+    def button(action: ReviewAction, label: str) -> Choice:
+        return Choice(ActionRequest(action, view.item_id, view.version).choice_id(), label)
+
+    state = view.state
+    if state in (StoryState.PENDING_REVIEW, StoryState.SAFETY_REVIEW):
+        choices = [
+            button(ReviewAction.CLAIM, _("✋ Claim")),
+            button(ReviewAction.APPROVE, _("✅ Approve")),
+            button(ReviewAction.REJECT, _("⛔ Reject")),
+            button(ReviewAction.REDACT, _("✂️ Redact")),
+        ]
+        if state == StoryState.PENDING_REVIEW:
+            choices.append(button(ReviewAction.ESCALATE, _("🆘 Escalate")))
+        return tuple(choices)
+    if state == StoryState.PUBLISHED:
+        return (button(ReviewAction.UNPUBLISH, _("🗑 Take down")),)
+    return ()
+
+
+def reason_choices(item_id: int, version: int, action: ReviewAction) -> tuple[Choice, ...]:
+    """Reason buttons for a rejection or a take-down."""
+    labels = reason_labels()
+    return tuple(
+        Choice(ActionRequest(action, item_id, version, code.value).choice_id(), labels[code])
+        for code in ReasonCode
+    )
+
+
+def reason_labels() -> dict[ReasonCode, str]:
+    return {
+        ReasonCode.PERSONAL_DATA: _("Personal data"),
+        ReasonCode.OFF_TOPIC: _("Off topic"),
+        ReasonCode.HATEFUL: _("Hateful"),
+        ReasonCode.UNSAFE: _("Unsafe"),
+        ReasonCode.DUPLICATE: _("Duplicate"),
+        ReasonCode.SPAM: _("Spam"),
+        ReasonCode.NOT_A_STORY: _("Not a story"),
+        ReasonCode.OTHER: _("Other"),
+    }
+
+
+def render_card(view: CardView, locale: str, *, platform: str, edit_of: str | None) -> Outgoing:
+    media = () if edit_of else tuple(ref for p, ref in view.media if p == platform)
+    return Outgoing(
+        text=card_text(view, locale),
+        choices=card_choices(view),
+        media=media,
+        edit_of=edit_of,
+        locale=locale,
+    )

@@ -1,0 +1,176 @@
+"""The outbox renderer for everything moderation queues, and the feed publisher.
+
+Payloads carry ids and codes only; the text is made at send time: a notice in the
+storyteller's current language, a card as it is now, a post of the approved revision.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from bot.core.deps import Deps
+from bot.core.events import MediaKind, MediaRef, Outgoing
+from bot.core.outbox import render_message
+from bot.i18n import _
+from bot.i18n.formatting import country_name
+from bot.review.cards import load_card, render_card
+from bot.review.notices import render_notice
+from bot.review.service import ReviewService
+from moderation import decisions
+from moderation.errors import NotAllowed
+from storage.models import Participant, Publication, Story, StoryMedia, StoryRevision
+from storage.outbox import DueMessage
+
+log = logging.getLogger(__name__)
+
+
+class FeedPublisher:
+    """The public web feed: publishing *is* the state change, nothing is sent."""
+
+    platform = "feed"
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        return None
+
+
+class ReviewDelivery:
+    """Renders queued payloads (``message``, ``notification``, ``card``, ``publish``,
+    ``takedown``) and records what a send created (a card, a channel post)."""
+
+    def __init__(self, deps: Deps, review: ReviewService) -> None:
+        self.deps = deps
+        self.review = review
+
+    async def render(self, due: DueMessage) -> Outgoing | None:
+        payload = due.payload
+        if "notification" in payload:
+            return await self._notice(due)
+        if "card" in payload:
+            return await self._card(due)
+        if "publish" in payload:
+            return await self._publish(due)
+        if "takedown" in payload:
+            return Outgoing(text="", delete_of=str(payload["takedown"]["message_id"]))
+        return await render_message(due)
+
+    async def after_send(self, due: DueMessage, message_id: str | None) -> None:
+        payload = due.payload
+        if message_id is None:
+            return
+        if "card" in payload and payload["card"].get("new"):
+            await self.review.register_card(
+                int(payload["card"]["item_id"]), due.platform, due.chat_id, message_id
+            )
+        elif "publish" in payload and due.platform != "feed":
+            async with self.deps.db.transaction() as session:
+                await session.execute(
+                    self.deps.db.insert(Publication)
+                    .values(
+                        story_id=int(payload["publish"]["story_id"]),
+                        platform=due.platform,
+                        chat_id=due.chat_id,
+                        message_id=message_id,
+                    )
+                    .on_conflict_do_nothing()
+                )
+
+    async def _notice(self, due: DueMessage) -> Outgoing | None:
+        data = due.payload["notification"]
+        async with self.deps.db.transaction() as session:
+            participant = (
+                await session.get(Participant, due.participant_id) if due.participant_id else None
+            )
+        translator = self.deps.translator
+        locale = (
+            participant.locale or translator.negotiate(participant.locale_hint)
+            if participant is not None
+            else translator.default
+        )
+        story_id = int(data["story_id"])
+        url = f"{self.deps.settings.resolved_public_url}/stories/{story_id}"
+        with translator.use(locale) as active:
+            return render_notice(str(data["kind"]), story_id, data.get("reason"), active, url)
+
+    async def _card(self, due: DueMessage) -> Outgoing | None:
+        item_id = int(due.payload["card"]["item_id"])
+        edit_of = None
+        if not due.payload["card"].get("new"):
+            edit_of = await self.review.card_message_id(item_id, due.platform, due.chat_id)
+            if edit_of is None:
+                return None
+        async with self.deps.db.transaction() as session:
+            view = await load_card(session, item_id)
+        if view is None:
+            return None
+        locale = self.deps.settings.moderation_locale
+        with self.deps.translator.use(locale):
+            return render_card(view, locale, platform=due.platform, edit_of=edit_of)
+
+    async def _publish(self, due: DueMessage) -> Outgoing | None:
+        job = due.payload["publish"]
+        try:
+            async with self.deps.db.transaction() as session:
+                await decisions.mark_published(
+                    session, item_id=int(job["item_id"]), revision_id=int(job["revision_id"])
+                )
+                await self.review.refresh_cards(session, int(job["item_id"]))
+        except NotAllowed:
+            log.info("publication dropped", extra={"story_id": job.get("story_id")})
+            return None
+        self.deps.outbox_wakeup.set()
+        if due.platform == "feed":
+            return Outgoing(text="")
+        return await self.channel_post(int(job["story_id"]), int(job["revision_id"]), due.platform)
+
+    async def channel_post(self, story_id: int, revision_id: int, platform: str) -> Outgoing | None:
+        """The public post of a story, credited exactly as the storyteller chose."""
+        async with self.deps.db.transaction() as session:
+            story = await session.get(Story, story_id)
+            revision = await session.get(StoryRevision, revision_id)
+            media = (
+                (
+                    await session.execute(
+                        select(StoryMedia)
+                        .where(
+                            col(StoryMedia.story_id) == story_id,
+                            col(StoryMedia.platform) == platform,
+                        )
+                        .order_by(col(StoryMedia.position))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if story is None or revision is None:
+            return None
+        locale = story.locale
+        with self.deps.translator.use(locale):
+            lines = [revision.text, "", credit_line(story, locale)]
+            if story.community_message:
+                lines += ["", "“" + story.community_message + "”"]
+        return Outgoing(
+            text="\n".join(lines),
+            media=tuple(MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime) for m in media),
+            locale=locale,
+        )
+
+
+def credit_line(story: Story, locale: str) -> str:
+    """ "— Amina, from Syria, living in Japan", as the storyteller chose to be credited."""
+    if story.credit_mode == "full_name" and story.credit_name:
+        name = story.credit_name
+    elif story.credit_mode == "first_name" and story.credit_name:
+        name = story.credit_name.split()[0]
+    else:
+        name = _("Anonymous")
+    parts = [name]
+    if story.origin_country:
+        parts.append(_("from {country}").format(country=country_name(story.origin_country, locale)))
+    if story.current_country:
+        parts.append(
+            _("living in {country}").format(country=country_name(story.current_country, locale))
+        )
+    return "— " + ", ".join(parts)

@@ -1,0 +1,409 @@
+"""One facade for every moderator surface: claim, decide, and keep every card current.
+
+A surface (Telegram group, Slack channel, web dashboard) passes who clicked (platform
+account, or a dashboard moderator), the item id and the version its card showed, and
+the action. The service resolves the moderator from the roster (never from the payload),
+runs the guarded decision in one transaction, and in that same transaction queues a
+refresh of every card of the item on every surface. Refusals are recorded and answered
+kindly; a lost race answers "already approved by X at 12:03".
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.core.deps import Deps
+from bot.i18n import _
+from bot.i18n.formatting import format_count
+from bot.review.roster import load_roster
+from moderation import claims, decisions
+from moderation.actors import Moderator
+from moderation.errors import DecisionConflict, NotAllowed, Refusal
+from moderation.notify import FEED, Channel
+from moderation.reasons import ReasonCode
+from storage import outbox
+from storage.models import ModerationCard, ModerationItem, ModerationRefusal, Publication
+
+log = logging.getLogger(__name__)
+CHOICE_PREFIX = "mod"
+
+
+class ReviewAction(enum.StrEnum):
+    CLAIM = "claim"
+    RELEASE = "release"
+    APPROVE = "approve"
+    REJECT = "reject"  # needs a ReasonCode
+    CHANGES = "changes"  # needs the text to send the storyteller
+    ESCALATE = "escalate"
+    REDACT = "redact"  # needs text or spans
+    UNPUBLISH = "unpublish"  # needs a ReasonCode
+    TAKEOVER = "takeover"  # a lead, with a reason
+    REOPEN = "reopen"  # a lead, with a reason
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """What a button or form asked for. Buttons carry only ``(action, item, version)``
+    (and a reason code): Telegram allows 64 bytes, and no personal data belongs there."""
+
+    action: ReviewAction
+    item_id: int
+    version: int
+    reason: str | None = None
+
+    def choice_id(self) -> str:
+        parts = [CHOICE_PREFIX, self.action.value, str(self.item_id), str(self.version)]
+        if self.reason:
+            parts.append(self.reason)
+        return ":".join(parts)
+
+    @classmethod
+    def parse(cls, data: str) -> ActionRequest | None:
+        """The request in a button's data, or None for anything malformed or forged."""
+        parts = data.split(":")
+        if len(parts) not in (4, 5) or parts[0] != CHOICE_PREFIX:
+            return None
+        try:
+            action = ReviewAction(parts[1])
+            item_id, version = int(parts[2]), int(parts[3])
+        except ValueError:
+            return None
+        reason = parts[4] if len(parts) == 5 else None
+        if reason is not None and reason not in set(ReasonCode):
+            return None
+        return cls(action, item_id, version, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened, and what to tell the moderator who clicked."""
+
+    ok: bool
+    message: str
+    item_id: int
+
+
+class ReviewService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- surfaces -----------------------------------------------------------------------
+    def card_surfaces(self) -> list[tuple[str, str]]:
+        """The moderators' chats that get a card for every new item."""
+        settings = self.deps.settings
+        surfaces = []
+        if settings.telegram_bot_token and settings.telegram_moderation_chat_id:
+            surfaces.append(("telegram", settings.telegram_moderation_chat_id))
+        if settings.slack_bot_token and settings.slack_moderation_channel:
+            surfaces.append(("slack", settings.slack_moderation_channel))
+        return surfaces
+
+    def publication_channels(self) -> tuple[Channel, ...]:
+        settings = self.deps.settings
+        channels = [FEED]
+        if settings.telegram_bot_token and settings.telegram_public_channel_id:
+            channels.append(Channel("telegram", settings.telegram_public_channel_id))
+        return tuple(channels)
+
+    async def announce(self, session: AsyncSession, item_id: int) -> None:
+        """Queue a new card for ``item_id`` in every moderators' chat (caller's transaction)."""
+        for platform, chat_id in self.card_surfaces():
+            await outbox.enqueue(
+                session,
+                self.deps.db,
+                dedupe_key=f"card:{item_id}:new:{platform}:{chat_id}",
+                platform=platform,
+                chat_id=chat_id,
+                payload={"card": {"item_id": item_id, "new": True}},
+            )
+
+    async def refresh_cards(self, session: AsyncSession, item_id: int) -> None:
+        """Queue an in-place edit of every card of ``item_id`` (caller's transaction)."""
+        item = await session.get(ModerationItem, item_id)
+        version = item.version if item is not None else 0
+        cards = (
+            await session.execute(
+                select(ModerationCard).where(col(ModerationCard.item_id) == item_id)
+            )
+        ).scalars()
+        for card in cards:
+            await outbox.enqueue(
+                session,
+                self.deps.db,
+                dedupe_key=f"card:{item_id}:{version}:{card.platform}:{card.chat_id}",
+                platform=card.platform,
+                chat_id=card.chat_id,
+                payload={"card": {"item_id": item_id}},
+            )
+
+    async def story_changed(self, session: AsyncSession, story_id: int) -> None:
+        """After a storyteller's own action (withdraw, erase, revise): take down its posts
+        if it left publication, and refresh its cards."""
+        item_id = (
+            await session.execute(
+                select(col(ModerationItem.id)).where(col(ModerationItem.story_id) == story_id)
+            )
+        ).scalar_one_or_none()
+        state = (
+            await session.execute(
+                select(col(ModerationItem.state)).where(col(ModerationItem.story_id) == story_id)
+            )
+        ).scalar_one_or_none()
+        if state in ("WITHDRAWN", "ERASED", "UNPUBLISHED"):
+            await self.take_down(session, story_id)
+        if item_id is not None:
+            await self.refresh_cards(session, item_id)
+
+    async def take_down(self, session: AsyncSession, story_id: int) -> None:
+        """Queue the removal of every post of a story (unpublished, withdrawn, erased)."""
+        posts = (
+            (
+                await session.execute(
+                    select(Publication).where(col(Publication.story_id) == story_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for post in posts:
+            await outbox.enqueue(
+                session,
+                self.deps.db,
+                dedupe_key=f"takedown:{story_id}:{post.platform}:{post.chat_id}",
+                platform=post.platform,
+                chat_id=post.chat_id,
+                payload={"takedown": {"story_id": story_id, "message_id": post.message_id}},
+            )
+            await session.delete(post)
+
+    async def register_card(
+        self, item_id: int, platform: str, chat_id: str, message_id: str
+    ) -> None:
+        async with self.deps.db.transaction() as session:
+            await session.execute(
+                self.deps.db.insert(ModerationCard)
+                .values(item_id=item_id, platform=platform, chat_id=chat_id, message_id=message_id)
+                .on_conflict_do_nothing()
+            )
+
+    async def card_message_id(self, item_id: int, platform: str, chat_id: str) -> str | None:
+        async with self.deps.db.transaction() as session:
+            card = await session.get(ModerationCard, (item_id, platform, chat_id))
+            return card.message_id if card is not None else None
+
+    # -- acting ---------------------------------------------------------------------------
+    async def moderator_for(self, platform: str, external_id: str) -> Moderator | None:
+        async with self.deps.db.transaction() as session:
+            roster = await load_roster(session, self.deps.settings, self.deps.hasher)
+        try:
+            return roster.resolve(platform, external_id)
+        except NotAllowed:
+            return None
+
+    async def act_from(
+        self,
+        platform: str,
+        external_id: str,
+        request: ActionRequest,
+        *,
+        text: str | None = None,
+        spans: Sequence[tuple[int, int]] = (),
+    ) -> Outcome:
+        """An action by a platform account: refused and recorded unless a moderator."""
+        moderator = await self.moderator_for(platform, external_id)
+        if moderator is None:
+            actor = f"{platform}:{self.deps.hasher.key(platform, external_id)[:16]}"
+            await self._refused(actor, request, Refusal.UNKNOWN_MODERATOR)
+            return Outcome(False, self._refusal_text(Refusal.UNKNOWN_MODERATOR), request.item_id)
+        return await self.act(moderator, request, text=text, spans=spans)
+
+    async def act(
+        self,
+        moderator: Moderator,
+        request: ActionRequest,
+        *,
+        text: str | None = None,
+        spans: Sequence[tuple[int, int]] = (),
+    ) -> Outcome:
+        """Run one guarded decision and queue the card refreshes, in one transaction."""
+        with self.deps.translator.use(self.deps.settings.moderation_locale):
+            try:
+                async with self.deps.db.transaction() as session:
+                    message = await self._decide(session, moderator, request, text, spans)
+                    await self.refresh_cards(session, request.item_id)
+            except DecisionConflict as conflict:
+                await self._refresh_after_conflict(request.item_id)
+                return Outcome(False, self._conflict_text(conflict), request.item_id)
+            except NotAllowed as refused:
+                await self._refused(moderator.id, request, refused.refusal)
+                return Outcome(False, self._refusal_text(refused.refusal), request.item_id)
+            except ValueError:
+                return Outcome(False, _("That action needs more information."), request.item_id)
+        self.deps.outbox_wakeup.set()
+        log.info(
+            "moderation action",
+            extra={"item_id": request.item_id, "action": request.action.value},
+        )
+        return Outcome(True, message, request.item_id)
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        moderator: Moderator,
+        request: ActionRequest,
+        text: str | None,
+        spans: Sequence[tuple[int, int]],
+    ) -> str:
+        item_id, version, action = request.item_id, request.version, request.action
+        if action is ReviewAction.CLAIM:
+            await claims.claim(session, item_id=item_id, moderator=moderator, version=version)
+            return _("You are reviewing story #{number} for the next 10 minutes.").format(
+                number=item_id
+            )
+        if action is ReviewAction.RELEASE:
+            await claims.release(session, item_id=item_id, moderator=moderator)
+            return _("Story #{number} is back in the queue.").format(number=item_id)
+        if action is ReviewAction.TAKEOVER:
+            await claims.takeover(
+                session, item_id=item_id, lead=moderator, reason=text or "", version=version
+            )
+            return _("You took over story #{number}.").format(number=item_id)
+        if action is ReviewAction.APPROVE:
+            await decisions.approve(
+                session,
+                item_id=item_id,
+                version=version,
+                moderator=moderator,
+                channels=self.publication_channels(),
+            )
+            return _("Story #{number} is approved and will be published.").format(number=item_id)
+        if action is ReviewAction.REJECT:
+            if request.reason is None:
+                raise ValueError("a rejection needs a reason code")
+            await decisions.reject(
+                session,
+                item_id=item_id,
+                version=version,
+                moderator=moderator,
+                reason=ReasonCode(request.reason or ReasonCode.OTHER.value),
+            )
+            return _("Story #{number} is rejected.").format(number=item_id)
+        if action is ReviewAction.CHANGES:
+            if not text:
+                raise ValueError("needs the text for the storyteller")
+            await decisions.needs_changes(
+                session, item_id=item_id, version=version, moderator=moderator, reason=text
+            )
+            return _("The storyteller is asked for a change to story #{number}.").format(
+                number=item_id
+            )
+        if action is ReviewAction.ESCALATE:
+            await decisions.escalate(session, item_id=item_id, version=version, moderator=moderator)
+            return _("Story #{number} is sent to the safety team.").format(number=item_id)
+        if action is ReviewAction.REDACT:
+            if text is None and not spans:
+                raise ValueError("needs the redacted text or spans")
+            await decisions.redact(
+                session,
+                item_id=item_id,
+                version=version,
+                moderator=moderator,
+                screen=self.deps.screener.screen,
+                text=text,
+                spans=spans,
+            )
+            return _("A redacted version of story #{number} is saved.").format(number=item_id)
+        if action is ReviewAction.UNPUBLISH:
+            if request.reason is None:
+                raise ValueError("a take-down needs a reason code")
+            decision = await decisions.unpublish(
+                session,
+                item_id=item_id,
+                version=version,
+                moderator=moderator,
+                reason=ReasonCode(request.reason or ReasonCode.OTHER.value),
+            )
+            await self.take_down(session, decision.story_id)
+            return _("Story #{number} is taken down.").format(number=item_id)
+        if action is ReviewAction.REOPEN:
+            await decisions.reopen(
+                session, item_id=item_id, version=version, lead=moderator, note=text or ""
+            )
+            return _("Story #{number} is back in review.").format(number=item_id)
+        raise ValueError(action)
+
+    async def _refused(self, actor: str, request: ActionRequest, refusal: Refusal) -> None:
+        log.warning(
+            "moderation action refused",
+            extra={"item_id": request.item_id, "refusal": refusal.value},
+        )
+        async with self.deps.db.transaction() as session:
+            session.add(
+                ModerationRefusal(
+                    item_id=request.item_id,
+                    actor=actor[:140],
+                    action=request.action.value,
+                    refusal=refusal.value,
+                )
+            )
+
+    async def _refresh_after_conflict(self, item_id: int) -> None:
+        async with self.deps.db.transaction() as session:
+            await self.refresh_cards(session, item_id)
+        self.deps.outbox_wakeup.set()
+
+    def _conflict_text(self, conflict: DecisionConflict) -> str:
+        when = conflict.decided_at.strftime("%H:%M") if conflict.decided_at else ""
+        if conflict.lease_owner:
+            return _("Story #{number} is being reviewed by {who}.").format(
+                number=conflict.item_id, who=conflict.lease_owner
+            )
+        if conflict.decided_by:
+            return _(
+                "Story #{number} was already handled by {who} at {time} (now {state})."
+            ).format(
+                number=conflict.item_id,
+                who=conflict.decided_by,
+                time=when,
+                state=conflict.state.value,
+            )
+        return _("Story #{number} has changed since you saw it (now {state}).").format(
+            number=conflict.item_id, state=conflict.state.value
+        )
+
+    def _refusal_text(self, refusal: Refusal) -> str:
+        return {
+            Refusal.UNKNOWN_MODERATOR: _("Only moderators can do this."),
+            Refusal.ROLE: _("Your role does not allow this action on this story."),
+            Refusal.SELF_MODERATION: _("You cannot moderate your own story."),
+            Refusal.NOT_FOUND: _("This story no longer exists."),
+            Refusal.INVALID_TRANSITION: _("This action does not apply to the story any more."),
+            Refusal.NOT_CLAIMED: _("You are not reviewing this story."),
+        }.get(refusal, _("This action is not allowed."))
+
+    # -- reading --------------------------------------------------------------------------
+    async def counts(self) -> dict[str, int]:
+        async with self.deps.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(col(ModerationItem.state), func.count()).group_by(
+                        col(ModerationItem.state)
+                    )
+                )
+            ).all()
+        return {str(state): int(n) for state, n in rows}
+
+    def counts_text(self, counts: dict[str, int]) -> str:
+        locale = self.deps.settings.moderation_locale
+        with self.deps.translator.use(locale):
+            lines = [_("Moderation queue:")]
+            for state in ("SAFETY_REVIEW", "PENDING_REVIEW", "NEEDS_CHANGES", "APPROVED"):
+                lines.append(f"{state}: {format_count(counts.get(state, 0), locale)}")
+            return "\n".join(lines)
