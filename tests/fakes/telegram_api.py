@@ -62,16 +62,17 @@ _BOOL_PARAMS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """One request the fake received.
 
     Args:
         method: the Bot API method as called (``sendMessage``).
         params: the decoded parameters.
-        status: the HTTP status the fake answered with.
+        status: the HTTP status the fake answers with.
         at: ``time.monotonic()`` when the request arrived.
         token: the bot token in the URL.
+        result: the ``result`` of a successful answer, once it is given.
     """
 
     method: str
@@ -79,6 +80,7 @@ class Call:
     status: int
     at: float
     token: str
+    result: Any = None
 
 
 @dataclass(slots=True)
@@ -513,7 +515,8 @@ class FakeTelegramApi:
             status = fault.status
         else:
             status = 200 if handler is not None else 404
-        await self._record(Call(method, params, status, arrived, token))
+        call = Call(method, params, status, arrived, token)
+        await self._record(call)
         if fault is not None and fault.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), fault.delay)
@@ -528,6 +531,7 @@ class FakeTelegramApi:
             result: Any = await self._get_updates(params)
         else:
             result = handler(self, params)
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     def _next_fault(self, method: str) -> Fault | None:

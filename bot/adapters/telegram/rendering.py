@@ -3,11 +3,13 @@
 Text is always sent as plain text: no ``parse_mode`` is ever set, so whatever a person
 wrote (and the bot echoes back) is never read as HTML or Markdown. Long texts are split
 on paragraph boundaries, then lines, then words, then anywhere; the keyboard goes on the
-last message. ``edit_of`` edits a message in place; media are sent by file id.
+last message. ``edit_of`` edits a message in place, ``delete_of`` takes one down; media
+are sent by file id.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +33,7 @@ class RenderError(ValueError):
 class PartKind(StrEnum):
     TEXT = "text"
     EDIT = "edit"
+    DELETE = "delete"
     PHOTO = "photo"
     VOICE = "voice"
     VIDEO = "video"
@@ -46,7 +49,7 @@ class Part:
         text: the text, or the caption of a media part.
         markup: the inline keyboard, on the last part only.
         file_id: the file id of a media part.
-        message_id: the message an edit replaces.
+        message_id: the message an edit replaces or a delete removes.
     """
 
     kind: PartKind
@@ -141,19 +144,38 @@ def _button(choice: Choice) -> InlineKeyboardButton:
     return InlineKeyboardButton(choice.label, callback_data=choice.id)
 
 
+def join_ids(ids: Sequence[str]) -> str | None:
+    """The platform id of a message sent as several Telegram messages: ``"101,102"``."""
+    return ",".join(ids) or None
+
+
+def split_ids(joined: str) -> list[int]:
+    """The Telegram message ids inside an id made by :func:`join_ids`.
+
+    Raises:
+        RenderError: it is not a Telegram message id (e.g. another platform's).
+    """
+    try:
+        return [int(part) for part in joined.split(",")]
+    except ValueError:
+        raise RenderError("not a Telegram message id") from None
+
+
 def plan(message: Outgoing) -> list[Part]:
     """The Bot API calls that show ``message``, in order.
+
+    A message sent as several Telegram messages has the id ``"101,102,..."``: an edit
+    changes the last one (it carries the keyboard), a delete removes them all.
 
     Raises:
         RenderError: the message cannot be sent on Telegram (a local media file, an edit
             of a message id that is not Telegram's, a choice id over 64 bytes).
     """
+    if message.delete_of is not None:
+        return [Part(PartKind.DELETE, message_id=i) for i in split_ids(message.delete_of)]
     markup = keyboard(message.choices)
     if message.edit_of is not None:
-        try:
-            message_id = int(message.edit_of)
-        except ValueError:
-            raise RenderError("edit_of is not a Telegram message id") from None
+        message_id = split_ids(message.edit_of)[-1]
         return [Part(PartKind.EDIT, truncate(message.text, TEXT_LIMIT), markup, None, message_id)]
     chunks = split_text(message.text)
     parts: list[Part] = []
@@ -174,7 +196,7 @@ def plan(message: Outgoing) -> list[Part]:
 
 def without_edit(message: Outgoing) -> Outgoing:
     """The same message, sent anew (when the one to edit is gone)."""
-    return Outgoing(message.text, message.choices, message.media, None, message.locale)
+    return dataclasses.replace(message, edit_of=None)
 
 
 def chat_ref(chat_id: str) -> int | str:
@@ -192,6 +214,9 @@ async def perform(bot: Bot, chat_id: str, part: Part) -> str | None:
     if part.kind is PartKind.TEXT:
         assert part.text is not None
         result = await bot.send_message(chat_id=chat, text=part.text, reply_markup=part.markup)
+    elif part.kind is PartKind.DELETE:
+        assert part.message_id is not None
+        result = await bot.delete_message(chat_id=chat, message_id=part.message_id)
     elif part.kind is PartKind.EDIT:
         assert part.text is not None and part.message_id is not None
         result = await bot.edit_message_text(

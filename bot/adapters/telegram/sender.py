@@ -11,7 +11,8 @@ python-telegram-bot's errors become the delivery errors the outbox reacts to:
 ========================================  ===========================================
 
 A message that takes several calls (a long text, media then text) remembers how far it
-got, so a retry after a failure in the middle does not send the first parts again.
+got, so a retry after a failure in the middle does not send the first parts again. A
+message (or post) to delete that is already gone counts as deleted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.adapters.telegram.periods import seconds
 from bot.adapters.telegram.rendering import (
     PartKind,
     RenderError,
+    join_ids,
     perform,
     plan,
     without_edit,
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 PROGRESS_TTL = 6 * 3600.0
 _NOT_MODIFIED = "message is not modified"
 _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited")
+_DELETE_TARGET_GONE = ("message to delete not found",)
+_CREATING = frozenset(PartKind) - {PartKind.EDIT, PartKind.DELETE}
 
 
 def map_error(exc: tg.TelegramError) -> DeliveryError | None:
@@ -76,12 +80,16 @@ def map_error(exc: tg.TelegramError) -> DeliveryError | None:
 @dataclass(slots=True)
 class _Progress:
     done: int
-    last_id: str | None
+    ids: list[str]
     at: float
 
 
 class TelegramSender:
     """Sends neutral messages through a python-telegram-bot ``Bot``.
+
+    The id it returns names the whole message: one Telegram message id, or several
+    joined by commas when the text was split (``"101,102"``). Edits and deletes accept
+    such ids back.
 
     Args:
         bot: an initialised ``telegram.Bot``.
@@ -103,32 +111,39 @@ class TelegramSender:
         self._progress: dict[tuple[str, str], _Progress] = {}
 
     async def send(self, chat_id: str, message: Outgoing) -> str | None:
-        """Send (or edit) one message; see :class:`~bot.core.delivery.Sender`."""
+        """Send, edit or delete one message; see :class:`~bot.core.delivery.Sender`."""
         try:
             parts = plan(message)
         except RenderError as exc:
             raise PermanentError(str(exc)) from exc
         key = (chat_id, _fingerprint(message)) if len(parts) > 1 else None
         progress = self._progress.get(key) if key is not None else None
-        start, last_id = (progress.done, progress.last_id) if progress else (0, None)
+        start, ids = (progress.done, progress.ids) if progress else (0, [])
         for index in range(start, len(parts)):
             part = parts[index]
             await self.limiter.acquire(chat_id)
             try:
-                last_id = await perform(self.bot, chat_id, part)
+                sent = await perform(self.bot, chat_id, part)
             except tg.TelegramError as exc:
-                if part.kind is PartKind.EDIT and _edit_target_gone(exc):
+                if part.kind is PartKind.EDIT and _says(exc, _EDIT_TARGET_GONE):
                     return await self.send(chat_id, without_edit(message))
+                if part.kind is PartKind.DELETE and _says(exc, _DELETE_TARGET_GONE):
+                    continue
                 mapped = map_error(exc)
                 if mapped is None:
-                    last_id = str(part.message_id) if part.message_id is not None else last_id
                     continue
                 if key is not None:
-                    self._remember(key, _Progress(index, last_id, self._clock()))
+                    self._remember(key, _Progress(index, ids, self._clock()))
                 raise mapped from exc
+            if part.kind in _CREATING and sent is not None:
+                ids = [*ids, sent]
         if key is not None:
             self._progress.pop(key, None)
-        return last_id
+        if message.delete_of is not None:
+            return None
+        if message.edit_of is not None:
+            return message.edit_of
+        return join_ids(ids)
 
     def _remember(self, key: tuple[str, str], progress: _Progress) -> None:
         expired = progress.at - PROGRESS_TTL
@@ -136,9 +151,9 @@ class TelegramSender:
         self._progress[key] = progress
 
 
-def _edit_target_gone(exc: tg.TelegramError) -> bool:
+def _says(exc: tg.TelegramError, reasons: tuple[str, ...]) -> bool:
     text = exc.message.lower()
-    return isinstance(exc, tg.BadRequest) and any(reason in text for reason in _EDIT_TARGET_GONE)
+    return isinstance(exc, tg.BadRequest) and any(reason in text for reason in reasons)
 
 
 def _fingerprint(message: Outgoing) -> str:

@@ -127,7 +127,21 @@ async def test_long_text_is_several_messages_with_the_keyboard_on_the_last(
             {"text": "Share", "url": "https://e.org"},
         ]
     ]
-    assert last_id is not None and int(last_id) >= 10_000  # the fake's ids
+    assert last_id == ",".join(str(c.result["message_id"]) for c in calls)
+
+
+async def test_a_split_message_is_edited_at_its_last_part_and_deleted_whole(
+    api: FakeTelegramApi, sender: TelegramSender
+) -> None:
+    joined = await sender.send("-100777", Outgoing("a" * 5000))
+    assert joined is not None
+    first, last = joined.split(",")
+    assert await sender.send("-100777", Outgoing("Claimed", edit_of=joined)) == joined
+    assert api.calls("editMessageText")[0].params["message_id"] == int(last)
+    api.fail("deleteMessage", 400, description="Bad Request: message to delete not found")
+    assert await sender.send("-100777", Outgoing("", delete_of=joined)) is None
+    deleted = [c.params["message_id"] for c in api.calls("deleteMessage")]
+    assert deleted == [int(first), int(last)]  # the first was already gone: still done
 
 
 async def test_edit_of_edits_in_place_and_not_modified_is_success(
