@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="migrate the database and start the bot")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"], help="apply all migrations")
+    i18n = sub.add_parser("i18n", help="translation catalogs")
+    i18n.add_argument("action", choices=["check"], help="check every catalog is complete")
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings.log_level)
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         run(settings)
     elif args.command == "db":
         db_upgrade(settings)
+    elif args.command == "i18n":
+        from bot.i18n.check import main as check_catalogs
+
+        return check_catalogs()
     return 0
 
 

@@ -22,9 +22,32 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
+# Digits of the numbering systems CLDR names for our locales (Babel formats the
+# separators of a numbering system but always writes ASCII digits).
+_DIGITS = {
+    "arab": "٠١٢٣٤٥٦٧٨٩",
+    "arabext": "۰۱۲۳۴۵۶۷۸۹",
+}
+
+
+def numbering_system(locale: str) -> str:
+    """The locale's CLDR default numbering system, or its native one when CLDR's default
+    is Latin but its native digits are Arabic-Indic (CLDR made ``latn`` the default for
+    ``ar``; many Arabic readers, and this campaign's Arabic texts, use ``arab``)."""
+    parsed = babel_locale(locale)
+    default = str(parsed.default_numbering_system)
+    native = parsed.other_numbering_systems.get("native")
+    if default == "latn" and native in _DIGITS:
+        return str(native)
+    return default
+
+
 def format_count(n: int, locale: str) -> str:
     """``12345`` -> ``12,345`` (en), ``12 345`` (fr), ``١٢٬٣٤٥`` (ar), as CLDR says."""
-    return format_decimal(n, locale=babel_locale(locale), numbering_system="default")
+    system = numbering_system(locale)
+    text = format_decimal(n, locale=babel_locale(locale), numbering_system=system)
+    digits = _DIGITS.get(system)
+    return text.translate(str.maketrans("0123456789", digits)) if digits else text
 
 
 def format_day(moment: datetime, locale: str) -> str:
