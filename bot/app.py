@@ -24,6 +24,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.config import Settings
 from bot.core.deps import Deps
@@ -68,6 +70,7 @@ class Bot:
     scheduler: Scheduler
     review: ReviewService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    telegram: TelegramAdapter | None = None  # telegram (issue [2]): None without a token
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -78,8 +81,12 @@ class Bot:
         self.tasks.append(asyncio.create_task(self.dispatcher.run_forever(), name="outbox"))
         self.scheduler.start()
         # -- platform adapters started here (Telegram: issue [2]; Slack: issue [4]) --
+        if self.telegram is not None:
+            await self.telegram.start()
 
     async def stop(self) -> None:
+        if self.telegram is not None:  # first: its updates in hand still need the database
+            await self.telegram.stop()
         self.scheduler.shutdown()
         for task in self.tasks:
             task.cancel()
@@ -114,7 +121,10 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         after_send=delivery.after_send,
     )
     scheduler = Scheduler(deps)
-    return Bot(settings, deps, core, dispatcher, webchat, scheduler, review)
+    telegram = build_telegram(settings, core, translator)  # telegram (issue [2])
+    if telegram is not None:
+        dispatcher.add_sender(telegram.sender)
+    return Bot(settings, deps, core, dispatcher, webchat, scheduler, review, telegram=telegram)
 
 
 class SecurityHeaders:
@@ -148,6 +158,8 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz)]
     if bot.settings.web_chat_enabled:
         routes += bot.webchat.routes()
+    if bot.telegram is not None:  # telegram (issue [2]): the webhook, in webhook mode
+        routes += bot.telegram.routes()
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
     @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 ``parsing`` turns updates into ``Inbound`` events, ``rendering`` turns ``Outgoing``
 messages into Bot API calls, ``sender`` delivers them within Telegram's limits,
-``webhook`` is the production endpoint and ``adapter`` runs it all.
+``webhook`` is the production endpoint, ``adapter`` runs it all and ``wiring`` builds
+it for the composition root.
 """
 
 from bot.adapters.telegram.adapter import TelegramAdapter, command_menus
