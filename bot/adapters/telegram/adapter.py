@@ -17,9 +17,8 @@ from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 from starlette.routing import BaseRoute
-from telegram import Bot, BotCommand, Update
+from telegram import BotCommand, Update
 from telegram import error as tg
-from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
 from bot.adapters.telegram.limits import SendLimiter, TelegramLimits
@@ -31,6 +30,7 @@ from bot.adapters.telegram.parsing import (
     ReachabilityChange,
     parse_update,
 )
+from bot.adapters.telegram.polling import Poller, RawUpdatesBot
 from bot.adapters.telegram.sender import TelegramSender
 from bot.adapters.telegram.webhook import WebhookEndpoint, webhook_path, webhook_secret
 from bot.config import Settings
@@ -132,7 +132,7 @@ class TelegramAdapter:
         self.mode: Literal["polling", "webhook"] = (
             "webhook" if settings.telegram_webhook_url else "polling"
         )
-        self.bot = Bot(
+        self.bot = RawUpdatesBot(
             token,
             base_url=settings.telegram_api_base_url,
             base_file_url=file_base_url(settings.telegram_api_base_url),
@@ -156,14 +156,18 @@ class TelegramAdapter:
             moderation_chat_id=_chat_id(settings.telegram_moderation_chat_id),
             bot_username=settings.telegram_bot_username.lower().lstrip("@") or None,
         )
-        self._poll_timeout = poll_timeout
+        self._poller = Poller(
+            self.bot,
+            self._dispatch,
+            allowed_updates=ALLOWED_UPDATES,
+            timeout=int(poll_timeout),
+            read_timeout=request_timeout,
+        )
+        self._polling = False
         self._reply_backoff = reply_backoff
         self._serial = KeyedLocks()
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._updater: Updater | None = None
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._consumer: asyncio.Task[None] | None = None
         self._booting: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -218,16 +222,8 @@ class TelegramAdapter:
                 url, secret_token=self.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
             )
             return
-        updater = Updater(bot=self.bot, update_queue=self._queue)
-        await updater.initialize()
-        await updater.start_polling(
-            poll_interval=0,
-            timeout=int(self._poll_timeout),
-            allowed_updates=list(ALLOWED_UPDATES),
-            drop_pending_updates=False,
-        )
-        self._updater = updater
-        self._consumer = asyncio.create_task(self._consume(), name="telegram-updates")
+        await self._poller.start()
+        self._polling = True
 
     async def _set_commands(self) -> None:
         for language, commands in self.command_menus.items():
@@ -252,43 +248,30 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._booting
             self._booting = None
-        if self._updater is not None and self._updater.running:
-            await self._updater.stop()  # confirms what it fetched with one last getUpdates
-        if self._consumer is not None:
-            await self._queue.put(_STOP)  # everything fetched before it is still handled
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._consumer
-            self._consumer = None
+        if self._polling:
+            await self._poller.stop()  # confirms what it handed on with one last getUpdates
+            self._polling = False
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=drain_timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._updater is not None:
-            await self._updater.shutdown()
-            self._updater = None
         await self.bot.shutdown()
 
     # -- receiving -------------------------------------------------------------------------
-    async def _consume(self) -> None:
-        """Takes polled updates in order and starts one task each (bounded)."""
-        while True:
-            update = await self._queue.get()
-            if update is _STOP:
-                return
-            if not isinstance(update, Update):
-                continue
-            await self._slots.acquire()
-            task = asyncio.create_task(self._run(update))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    async def _dispatch(self, update: Update, raw: Mapping[str, Any]) -> None:
+        """Starts one task per polled update, in arrival order; waits when too many run."""
+        await self._slots.acquire()
+        task = asyncio.create_task(self._run(update, raw))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, update: Update) -> None:
+    async def _run(self, update: Update, raw: Mapping[str, Any]) -> None:
         try:
             # Taken first thing, without awaiting anything before: tasks start in arrival
             # order, so one chat's updates queue on its lock in that order.
             async with self._serial.hold(_serial_key(update)):
-                await self.process(update)
+                await self.process(update, raw)
         except Exception:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
         finally:
@@ -364,9 +347,6 @@ class TelegramAdapter:
         if file.file_size is not None and file.file_size > limit:
             raise ValueError("file larger than the media limit")
         return bytes(await file.download_as_bytearray())
-
-
-_STOP = object()
 
 
 def _serial_key(update: Update) -> str:

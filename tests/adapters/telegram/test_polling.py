@@ -121,3 +121,44 @@ async def test_a_direct_reply_to_someone_who_blocked_the_bot_marks_them_unreacha
     await recording_core.wait_for(lambda: bool(recording_core.reachability))
     assert recording_core.reachability == [("telegram", "42", False)]
     assert len(api.calls("sendMessage")) == 1  # "two" is not tried
+
+
+async def test_an_update_ptb_cannot_parse_is_skipped_not_fetched_forever(
+    api: FakeTelegramApi,
+    polling: TelegramAdapter,
+    recording_core: RecordingCore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PTB's own Updater refetched such a batch in a tight loop, logging every body."""
+    old_server_poll = api.make.poll(42)
+    del old_server_poll["message"]["poll"]["allows_revoting"]  # required since Bot API 9.6
+    old_server_poll["message"]["poll"]["question"] = "PRIVATE-WORDS"
+    api.push(api.make.text(42, "before"), old_server_poll, api.make.text(42, "after"))
+    await recording_core.wait_for(lambda: len(recording_core.inbound) == 2)
+    await api.wait_idle()
+    assert [i.text for i in recording_core.inbound] == ["before", "after"]
+    assert len(api.calls("getUpdates")) <= 3
+    skipped = [r for r in caplog.records if r.getMessage() == "telegram update could not be parsed"]
+    assert [getattr(r, "update_id", None) for r in skipped] == [old_server_poll["update_id"]]
+    assert "PRIVATE-WORDS" not in caplog.text
+
+
+async def test_polling_survives_bot_api_errors(
+    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
+) -> None:
+    await api.wait_for_call("getUpdates")
+    api.fail("getUpdates", 502)
+    api.push(api.make.text(42, "first"))  # wakes the waiting poll; the next one fails
+    await recording_core.next_inbound(1)
+    api.push(api.make.text(42, "after the outage"))
+    assert (await recording_core.next_inbound(2)).text == "after the outage"
+    assert 502 in [c.status for c in api.calls("getUpdates")]
+
+
+async def test_download_a_file_a_person_sent(
+    api: FakeTelegramApi, polling: TelegramAdapter
+) -> None:
+    api.add_file("voice-9", b"OggS" + b"\0" * 60)
+    assert await polling.download("voice-9") == b"OggS" + b"\0" * 60
+    with pytest.raises(ValueError, match="larger"):
+        await polling.download("voice-9", max_bytes=10)
