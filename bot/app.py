@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.moderation import TelegramModerationGroup
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.config import Settings
@@ -124,6 +125,10 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     telegram = build_telegram(settings, core, translator)  # telegram (issue [2])
     if telegram is not None:
         dispatcher.add_sender(telegram.sender)
+        # The moderators' group (issue [3]): card buttons and /queue via the facade.
+        telegram.group_handler = TelegramModerationGroup(
+            deps, review, telegram.bot, telegram.sender
+        )
     return Bot(settings, deps, core, dispatcher, webchat, scheduler, review, telegram=telegram)
 
 
