@@ -105,7 +105,8 @@ class TelegramAdapter:
         limits: sending limits (Telegram's guidance by default).
         request_timeout: seconds to wait for a Bot API answer.
         poll_timeout: the long-poll timeout of ``getUpdates``.
-        max_concurrent_updates: updates handled at once (different chats).
+        max_concurrent_updates: updates handled at once (different chats). Above the HTTP
+            pool (64) httpcore's pool bookkeeping costs more than concurrency gains.
         reply_backoff: base seconds between retries of a direct reply after a 5xx.
     """
 
@@ -119,7 +120,7 @@ class TelegramAdapter:
         limits: TelegramLimits | None = None,
         request_timeout: float = 10.0,
         poll_timeout: float = 10.0,
-        max_concurrent_updates: int = 256,
+        max_concurrent_updates: int = 32,
         reply_backoff: float = 0.5,
     ) -> None:
         if settings.telegram_bot_token is None:

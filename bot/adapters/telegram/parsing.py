@@ -40,6 +40,14 @@ UNSUPPORTED_CONTENT: tuple[str, ...] = (
     "passport_data",
 )
 
+# Voice notes, audio files, videos and round video notes: (attribute, kind, MIME if unsaid).
+_TIMED_MEDIA: tuple[tuple[str, MediaKind, str | None], ...] = (
+    ("voice", MediaKind.VOICE, "audio/ogg"),
+    ("audio", MediaKind.VOICE, None),
+    ("video", MediaKind.VIDEO, "video/mp4"),
+    ("video_note", MediaKind.VIDEO, "video/mp4"),
+)
+
 # "/start", "/start@together_bot payload": Telegram's command syntax (ASCII, <= 32 chars).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 
@@ -215,42 +223,16 @@ def _media(message: Message, config: ParseConfig) -> MediaRef | str | None:
     if message.photo:
         largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         return MediaRef(MediaKind.PHOTO, largest.file_id, "image/jpeg", largest.file_size)
-    if message.voice is not None:
-        voice = message.voice
-        return MediaRef(
-            MediaKind.VOICE,
-            voice.file_id,
-            voice.mime_type or "audio/ogg",
-            voice.file_size,
-            whole_seconds(voice, "duration"),
-        )
-    if message.audio is not None:
-        audio = message.audio
-        return MediaRef(
-            MediaKind.VOICE,
-            audio.file_id,
-            audio.mime_type,
-            audio.file_size,
-            whole_seconds(audio, "duration"),
-        )
-    if message.video is not None:
-        video = message.video
-        return MediaRef(
-            MediaKind.VIDEO,
-            video.file_id,
-            video.mime_type or "video/mp4",
-            video.file_size,
-            whole_seconds(video, "duration"),
-        )
-    if message.video_note is not None:
-        note = message.video_note
-        return MediaRef(
-            MediaKind.VIDEO,
-            note.file_id,
-            "video/mp4",
-            note.file_size,
-            whole_seconds(note, "duration"),
-        )
+    for attribute, kind, default_mime in _TIMED_MEDIA:
+        item = getattr(message, attribute)
+        if item is not None:
+            return MediaRef(
+                kind,
+                item.file_id,
+                getattr(item, "mime_type", None) or default_mime,
+                item.file_size,
+                whole_seconds(item, "duration"),
+            )
     if message.document is not None:
         document = message.document
         mime = (document.mime_type or "").lower()

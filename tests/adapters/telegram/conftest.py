@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,19 +69,6 @@ def telegram_settings(base: Settings, api: FakeTelegramApi, **changes: Any) -> S
     if isinstance(values.get("telegram_webhook_secret"), str):
         values["telegram_webhook_secret"] = SecretStr(values["telegram_webhook_secret"])
     return base.model_copy(update=values)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Plain settings without any platform token (the root conftest's, for independence)."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path / "data",
-        identity_secret="test-identity-secret-0123456789",  # type: ignore[arg-type]
-        session_secret="test-session-secret-0123456789",  # type: ignore[arg-type]
-        telegram_bot_token=None,
-        slack_bot_token=None,
-    )
 
 
 @pytest.fixture

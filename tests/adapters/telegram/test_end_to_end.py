@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import select, update
+from sqlalchemy import select
 from telegram import Update
 
 from bot.adapters.telegram import TelegramAdapter
@@ -27,16 +27,15 @@ from bot.core.events import Outgoing
 from storage import outbox
 from storage.db import Database
 from storage.models import (
-    OutboxMessage,
     Participant,
     Pledge,
     Story,
     StoryMedia,
     StoryState,
-    utcnow,
 )
 from tests.adapters.telegram.conftest import UNLIMITED, telegram_settings
 from tests.conftest import make_bot
+from tests.core.test_outbox import make_due, row
 from tests.fakes.telegram_api import Call, FakeTelegramApi, keyboard_of
 
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendVoice", "sendVideo", "sendDocument"})
@@ -99,8 +98,8 @@ class Phone:
 
     async def tap(self, label: str) -> list[Call]:
         for call in reversed(self.seen):
-            for row in keyboard_of(call):
-                for button in row:
+            for buttons in keyboard_of(call):
+                for button in buttons:
                     if label.casefold() in button["text"].casefold() and "callback_data" in button:
                         self.taps += 1
                         return await self.push(
@@ -326,17 +325,6 @@ async def queue(db: Database, key: str, chat_id: str, participant_id: int | None
             payload={"message": Outgoing(text=f"notice {key}").to_json()},
             participant_id=participant_id,
         )
-
-
-async def make_due(db: Database) -> None:
-    async with db.transaction() as session:
-        await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
-
-
-async def row(db: Database, key: str) -> OutboxMessage:
-    async with db.transaction() as session:
-        query = select(OutboxMessage).where(OutboxMessage.dedupe_key == key)  # type: ignore[arg-type]
-        return (await session.execute(query)).scalar_one()
 
 
 async def test_outbox_through_429_and_500_delivers_exactly_once(
