@@ -191,10 +191,15 @@ class TelegramAdapter:
         """
         try:
             await self._boot()
+        except tg.InvalidToken:
+            # PTB's message quotes the token; it must not reach a log.
+            raise tg.InvalidToken("Telegram rejected TELEGRAM_BOT_TOKEN") from None
         except tg.NetworkError as exc:
             if isinstance(exc, tg.BadRequest):
                 raise
-            log.warning("telegram unreachable at start, retrying", extra={"error": str(exc)})
+            log.warning(
+                "telegram unreachable at start, retrying", extra={"error": type(exc).__name__}
+            )
             self._booting = asyncio.create_task(self._keep_booting(), name="telegram-boot")
 
     async def _keep_booting(self) -> None:
@@ -205,7 +210,7 @@ class TelegramAdapter:
                 await self._boot()
             except tg.TelegramError as exc:
                 if not isinstance(exc, tg.NetworkError) or isinstance(exc, tg.BadRequest):
-                    log.error("telegram refused the set-up", extra={"error": str(exc)})
+                    log.error("telegram refused the set-up", extra={"error": type(exc).__name__})
                     return
                 delay = min(60.0, delay * 2)
             else:

@@ -79,9 +79,10 @@ async def test_a_rejected_token_fails_the_start(
 ) -> None:
     wrong = telegram_settings(settings, api, telegram_bot_token=SecretStr("999:wrong"))
     adapter = TelegramAdapter(wrong, recording_core)
-    with pytest.raises(InvalidToken):
+    with pytest.raises(InvalidToken) as raised:
         await adapter.start()
     await adapter.stop()
+    assert "999:wrong" not in str(raised.value)  # PTB's own message quotes the token
 
 
 async def test_replies_are_sent_in_order_and_a_callback_is_answered_first(
