@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef, Outgoing
 from bot.core.service import BotCore
 from bot.i18n import N_, _
+from bot.i18n.formatting import format_count
 from bot.i18n.translator import is_rtl
 from storage.models import Participant, WebChatMessage
 
@@ -218,7 +219,7 @@ class WebChat:
                 "media_document": _("Document"),
                 "file_too_large": _(
                     "That file is too large (the limit is {mb} MB). Could you send a smaller one?"
-                ).format(mb=mb),
+                ).format(mb=format_count(mb, locale)),
             }
 
     async def favicon(self, _request: Request) -> Response:
@@ -368,10 +369,10 @@ class WebChat:
     def _too_large(self, request: Request) -> JSONResponse:
         translator = self.deps.translator
         mb = self.deps.settings.media_max_bytes // (1024 * 1024)
-        with translator.use(translator.negotiate(request.headers.get("accept-language"))):
+        with translator.use(translator.negotiate(request.headers.get("accept-language"))) as locale:
             message = _(
                 "That file is too large (the limit is {mb} MB). Could you send a smaller one?"
-            ).format(mb=mb)
+            ).format(mb=format_count(mb, locale))
         return JSONResponse({"error": message}, status_code=413)
 
     async def media(self, request: Request) -> Response:

@@ -168,20 +168,32 @@ def story_prompt(turn: Turn) -> Prompt:
         text = _("Send more if you like, or tap “I'm done” when your story is complete.")
         return Prompt(
             text,
-            (Choice("c:done", _("✅ I'm done")), Choice("c:clear", _("🗑 Start the story again"))),
+            (done_choice(), Choice("c:clear", _("🗑 Start the story again"))),
         )
-    else:
-        text = _(
-            "Now, tell your story, in your own words. Where did you start from, what "
-            "happened on the way, and what is your life like now?\n\n"
-            "You can send several messages, photos, voice notes and short videos "
-            "(up to {media} files, videos up to 3 minutes). Your story can be up to "
-            "{chars} characters. Tap “I'm done” when you have finished."
-        ).format(
-            media=format_count(settings.story_max_media, turn.locale),
-            chars=format_count(settings.story_max_chars, turn.locale),
+    files, chars = settings.story_max_media, settings.story_max_chars
+    text = "\n\n".join(
+        (
+            _(
+                "Now, tell your story, in your own words. Where did you start from, what "
+                "happened on the way, and what is your life like now?"
+            ),
+            _("You can send several messages, photos, voice notes and short videos.")
+            + " "
+            + ngettext(
+                "You can attach up to {count} file (videos up to 3 minutes).",
+                "You can attach up to {count} files (videos up to 3 minutes).",
+                files,
+            ).format(count=format_count(files, turn.locale))
+            + " "
+            + ngettext(
+                "Your story can be up to {count} character long.",
+                "Your story can be up to {count} characters long.",
+                chars,
+            ).format(count=format_count(chars, turn.locale)),
+            _("Tap “I'm done” when you have finished."),
         )
-    return Prompt(text, (Choice("c:done", _("✅ I'm done")),))
+    )
+    return Prompt(text, (done_choice(),))
 
 
 def story_text(draft: dict[str, object]) -> str:
@@ -250,9 +262,11 @@ async def story_accept(turn: Turn) -> Result:
 def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | None:
     settings = turn.deps.settings
     if already + len(files) > settings.story_max_media:
-        return _("You can attach up to {count} files to a story. This one was not added.").format(
-            count=format_count(settings.story_max_media, turn.locale)
-        )
+        return ngettext(
+            "You can attach up to {count} file to a story. This one was not added.",
+            "You can attach up to {count} files to a story. This one was not added.",
+            settings.story_max_media,
+        ).format(count=format_count(settings.story_max_media, turn.locale))
     for item in files:
         if item.kind not in ALLOWED_MEDIA:
             return _("Sorry, I can only take photos, voice notes, videos and documents.")

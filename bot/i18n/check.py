@@ -96,7 +96,7 @@ def catalog_problems(locale: str, catalog: Catalog, expected: set[str]) -> Itera
             optional = {"count"}
         else:
             wanted, optional = placeholders(message.id), set()
-        for text in strings:
+        for text in (str(s) for s in strings):
             if placeholders(text) - wanted:
                 yield Problem(where, f"extra placeholder in {label!r}")
             if wanted - optional - placeholders(text):
