@@ -60,7 +60,7 @@ class ReviewDelivery:
         payload = due.payload
         if message_id is None:
             return
-        if "card" in payload and payload["card"].get("new"):
+        if "card" in payload:
             await self.review.register_card(
                 int(payload["card"]["item_id"]), due.platform, due.chat_id, message_id
             )

@@ -187,10 +187,14 @@ class ReviewService:
         self, item_id: int, platform: str, chat_id: str, message_id: str
     ) -> None:
         async with self.deps.db.transaction() as session:
+            # Upsert: when a card's message was gone, the sender posted a new one.
             await session.execute(
                 self.deps.db.insert(ModerationCard)
                 .values(item_id=item_id, platform=platform, chat_id=chat_id, message_id=message_id)
-                .on_conflict_do_nothing()
+                .on_conflict_do_update(
+                    index_elements=["item_id", "platform", "chat_id"],
+                    set_={"message_id": message_id},
+                )
             )
 
     async def card_message_id(self, item_id: int, platform: str, chat_id: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy import select, update
@@ -146,5 +147,9 @@ async def test_dispatcher_wakes_on_the_event(db: Database) -> None:
         wakeup.set()
         await asyncio.wait_for(sender.got_one.wait(), 10)
     finally:
+        # Wait for the cancellation to finish, so no query is in flight when the
+        # database is disposed (a PostgreSQL run once hung here).
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     assert sender.delivered == [("chat-1", "hello wake")]
