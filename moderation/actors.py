@@ -14,7 +14,8 @@ class Moderator:
     """A member of the moderation team.
 
     Args:
-        id: stable id written to leases and the audit log (at most 64 characters).
+        id: stable id written to leases and the audit log (at most 54 characters, so
+            that ``"moderator:<id>"`` fits a revision's author).
         role: moderator, safety_moderator or lead.
         identity_keys: the moderator's own participant identity keys (see
             ``storage.identity``): stories from these identities are not theirs to moderate.
@@ -27,8 +28,8 @@ class Moderator:
     def __post_init__(self) -> None:
         if self.role not in MODERATOR_ROLES:
             raise ValueError(f"not a moderator role: {self.role}")
-        if not self.id or len(self.id) > 64:
-            raise ValueError("a moderator id has 1 to 64 characters")
+        if not self.id or len(self.id) > 54:
+            raise ValueError("a moderator id has 1 to 54 characters")
 
     @property
     def actor(self) -> str:

@@ -84,7 +84,7 @@ def new_lease_token() -> str:
 # --- loading and checking -----------------------------------------------------------
 
 
-def _id(value: int | None) -> int:
+def row_id(value: int | None) -> int:
     """The id of a row read from (or flushed to) the database."""
     if value is None:
         raise RuntimeError("the row has no id: flush it first")
@@ -93,19 +93,21 @@ def _id(value: int | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
-    """An item as just read, with its story and the storyteller's identity key."""
+    """An item as just read, with its story and the storyteller's identity key.
+
+    ``state`` and ``version`` are copied at load time: the ORM objects may be refreshed
+    by a later query in the session, and the guard must compare with what was checked.
+    """
 
     item: ModerationItem
     story: Story
     identity_key: str | None
+    state: StoryState
+    version: int
 
     @property
     def item_id(self) -> int:
-        return _id(self.item.id)
-
-    @property
-    def state(self) -> StoryState:
-        return StoryState(self.item.state)
+        return row_id(self.item.id)
 
 
 async def load(session: AsyncSession, item_id: int) -> ItemView:
@@ -121,22 +123,38 @@ async def load(session: AsyncSession, item_id: int) -> ItemView:
     ).one_or_none()
     if row is None:
         raise NotAllowed(Refusal.NOT_FOUND, item_id=item_id)
-    return ItemView(item=row[0], story=row[1], identity_key=row[2])
+    item: ModerationItem = row[0]
+    return ItemView(
+        item=item,
+        story=row[1],
+        identity_key=row[2],
+        state=StoryState(item.state),
+        version=item.version,
+    )
 
 
 async def conflict(session: AsyncSession, item_id: int) -> DecisionConflict:
     """What the item looks like now, and who last changed its state."""
     view = await load(session, item_id)
     event = await last_decision(session, item_id)
+    # Name a claim only while it is live: an expired one explains nothing.
+    live_owner = (
+        await session.execute(
+            select(col(ModerationItem.lease_owner)).where(
+                col(ModerationItem.id) == item_id,
+                col(ModerationItem.lease_expires_at) > db_now(session),
+            )
+        )
+    ).scalar_one_or_none()
     return DecisionConflict(
         item_id=item_id,
         state=view.state,
-        version=view.item.version,
+        version=view.version,
         decided_by=event.actor if event else None,
         decided_role=event.role if event else None,
         decided_at=as_utc(event.created_at) if event else None,
-        lease_owner=view.item.lease_owner,
-        lease_expires_at=as_utc(view.item.lease_expires_at),
+        lease_owner=live_owner,
+        lease_expires_at=as_utc(view.item.lease_expires_at) if live_owner else None,
     )
 
 
@@ -164,7 +182,7 @@ async def check(
         raise refuse(Refusal.SELF_MODERATION, view, actor, action)
     if isinstance(actor, Storyteller) and view.story.participant_id != actor.participant_id:
         raise refuse(Refusal.NOT_OWNER, view, actor, action)
-    if version is not None and version != view.item.version:
+    if version is not None and version != view.version:
         raise await conflict(session, view.item_id)
     roles = PERMISSIONS[action].get(view.state)
     if roles is None:
@@ -197,15 +215,20 @@ async def guarded_update(
     action: Action,
     values: Mapping[str, Any],
     extra_where: Iterable[ColumnElement[bool]] = (),
+    respect_lease: bool = True,
 ) -> int:
-    """The conditional UPDATE; returns the new version or raises the conflict."""
+    """The conditional UPDATE; returns the new version or raises the conflict.
+
+    ``respect_lease`` is for moderators: their action needs the lease to be theirs, free
+    or expired. Storytellers, the system, and erasure are never held up by a claim.
+    """
     conditions = [
         col(ModerationItem.id) == view.item_id,
-        col(ModerationItem.version) == view.item.version,
+        col(ModerationItem.version) == view.version,
         col(ModerationItem.state).in_([s.value for s in allowed_from(action, actor.role)]),
         *extra_where,
     ]
-    if isinstance(actor, Moderator):
+    if respect_lease and isinstance(actor, Moderator):
         conditions.append(lease_open_to(session, actor.id))
     new_version = (
         await session.execute(
@@ -237,6 +260,7 @@ async def transition(
     to_state: StoryState,
     values: Mapping[str, Any] = CLEAR_LEASE,
     extra_where: Iterable[ColumnElement[bool]] = (),
+    respect_lease: bool = True,
     reason_code: str | None = None,
     note: str | None = None,
     revision_hash: str | None = None,
@@ -250,6 +274,7 @@ async def transition(
         action=action,
         values={"state": to_state.value, **values},
         extra_where=extra_where,
+        respect_lease=respect_lease,
     )
     await session.execute(
         update(Story)
@@ -272,10 +297,10 @@ async def transition(
     )
     return Decision(
         item_id=view.item_id,
-        story_id=_id(view.story.id),
+        story_id=row_id(view.story.id),
         action=action,
         from_state=view.state,
         to_state=to_state,
         version=version,
-        event_id=_id(event.id),
+        event_id=row_id(event.id),
     )

@@ -93,6 +93,11 @@ LEAD = Moderator(id="lead-dana", role=Role.LEAD)
 BY_ROLE = {m.role: m for m in (MODERATOR_2, SAFETY, LEAD)}
 
 
+def item_id(item: ModerationItem) -> int:
+    assert item.id is not None
+    return item.id
+
+
 async def in_tx(db: Database, call: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async with db.transaction() as session:
         return await call(session)
