@@ -39,6 +39,8 @@ from bot.review.delivery import FeedPublisher, ReviewDelivery
 from bot.review.service import ReviewService
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
+from bot.web.dashboard import Dashboard  # moderation dashboard (issue [3])
+from bot.web.wall import StoryWall  # public story wall and feeds (issue [3])
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.migrate import upgrade
@@ -72,6 +74,7 @@ class Bot:
     review: ReviewService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     telegram: TelegramAdapter | None = None  # telegram (issue [2]): None without a token
+    dashboard: Dashboard | None = None  # moderation dashboard (issue [3])
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -129,7 +132,19 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         telegram.group_handler = TelegramModerationGroup(
             deps, review, telegram.bot, telegram.sender
         )
-    return Bot(settings, deps, core, dispatcher, webchat, scheduler, review, telegram=telegram)
+    # -- moderation dashboard (issue [3]) --
+    dashboard = Dashboard(deps, review, session_secret=secrets.session)
+    return Bot(
+        settings,
+        deps,
+        core,
+        dispatcher,
+        webchat,
+        scheduler,
+        review,
+        telegram=telegram,
+        dashboard=dashboard,
+    )
 
 
 class SecurityHeaders:
@@ -165,6 +180,10 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         routes += bot.webchat.routes()
     if bot.telegram is not None:  # telegram (issue [2]): the webhook, in webhook mode
         routes += bot.telegram.routes()
+    # -- moderation dashboard and public story wall (issue [3]) --
+    if bot.dashboard is not None:
+        routes += bot.dashboard.routes()
+    routes += StoryWall(bot.deps).routes()
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
     @contextlib.asynccontextmanager

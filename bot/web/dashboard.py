@@ -1,0 +1,849 @@
+"""The moderation dashboard at ``/moderation``: the queue, one item, and its forms.
+
+Moderators sign in with a one-time link (``create_login_link``: the CLI prints one, a
+chat surface can send one in a private chat). Only a SHA-256 of each token is stored.
+Opening the link shows a "sign in" button, and only that POST spends the link: link
+previews in chat apps fetch URLs with GET and must not burn it. Signing in starts a
+session in an HttpOnly, SameSite=Strict cookie; every POST carries a CSRF token (an HMAC
+of the session token) and must be same-origin.
+
+Every decision goes through :class:`~bot.review.service.ReviewService`, with the version
+the form was rendered with: a stale form gets the facade's "already handled by X" and the
+item as it is now. Pages are in ``MODERATION_LOCALE``; user text is only ever escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from bot.core.deps import Deps
+from bot.i18n import N_, _
+from bot.i18n.formatting import country_name, format_ago, format_count
+from bot.i18n.translator import is_rtl
+from bot.review.cards import CardView, load_card, reason_labels
+from bot.review.roster import team
+from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
+from bot.web.wall import positive_int
+from moderation.actors import Moderator
+from moderation.audit import ChainCheck, verify_chain
+from moderation.flags import Flag
+from moderation.reasons import ReasonCode
+from moderation.states import Action, Role, may
+from moderation.transitions import as_utc
+from storage.models import (
+    DashboardToken,
+    ModerationEvent,
+    ModerationItem,
+    ModeratorRecord,
+    StoryRevision,
+    StoryState,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/moderation"
+COOKIE = "tb_moderator"
+LOGIN_TTL = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=12)
+PAGE_SIZE = 50
+EXCERPT_CHARS = 160
+SEARCH_MAX = 200
+FORM_BYTES_MAX = 256 * 1024
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+S = StoryState
+# The queue's tabs, safety first.
+TABS: tuple[StoryState, ...] = (
+    S.SAFETY_REVIEW,
+    S.PENDING_REVIEW,
+    S.NEEDS_CHANGES,
+    S.APPROVED,
+    S.PUBLISHED,
+    S.REJECTED,
+    S.UNPUBLISHED,
+)
+# Waiting queues are worked oldest first; decided ones are browsed newest first.
+_OLDEST_FIRST = frozenset({S.SAFETY_REVIEW, S.PENDING_REVIEW, S.NEEDS_CHANGES, S.APPROVED})
+
+STATE_LABELS: dict[str, str] = {
+    S.RECEIVED: N_("Received"),
+    S.SAFETY_REVIEW: N_("Safety review"),
+    S.PENDING_REVIEW: N_("Waiting for review"),
+    S.NEEDS_CHANGES: N_("Waiting for changes"),
+    S.APPROVED: N_("Approved"),
+    S.PUBLISHED: N_("Published"),
+    S.REJECTED: N_("Rejected"),
+    S.UNPUBLISHED: N_("Taken down"),
+    S.WITHDRAWN: N_("Withdrawn"),
+    S.ERASED: N_("Erased"),
+}
+ROLE_LABELS: dict[str, str] = {
+    Role.MODERATOR: N_("moderator"),
+    Role.SAFETY_MODERATOR: N_("safety moderator"),
+    Role.LEAD: N_("lead"),
+    Role.STORYTELLER: N_("storyteller"),
+    Role.SYSTEM: N_("system"),
+}
+CREDIT_LABELS: dict[str, str] = {
+    "full_name": N_("Full name"),
+    "first_name": N_("First name only"),
+    "anonymous": N_("Anonymous"),
+}
+
+# The dashboard's own words; templates read them as ``t.<key>``.
+UI: dict[str, str] = {
+    "title": N_("Moderation"),
+    "queue": N_("Queue"),
+    "sign_out": N_("Sign out"),
+    "signed_in_as": N_("Signed in as {who} ({role})"),
+    "sign_in_title": N_("Sign in to moderation"),
+    "sign_in_help": N_(
+        "Sign in with a one-time link. Ask the bot for one in a private chat, or ask an "
+        "operator to run: together-bot moderators login <your id>"
+    ),
+    "sign_in_as": N_("Sign in as {who}"),
+    "link_invalid": N_(
+        "This sign-in link has expired or was already used. Please ask for a new one."
+    ),
+    "refused": N_("This request was refused for your safety. Please reload the page."),
+    "not_found": N_("There is no such story."),
+    "bad_request": N_("That form was incomplete. Please try again."),
+    "search": N_("Search"),
+    "search_label": N_("Story number or words in the text"),
+    "language": N_("Language"),
+    "all_languages": N_("All languages"),
+    "results_for": N_("Results for “{query}”"),
+    "clear_search": N_("Clear the search"),
+    "story": N_("Story"),
+    "priority": N_("Priority"),
+    "priority_high": N_("High"),
+    "priority_normal": N_("Normal"),
+    "age": N_("Waiting since"),
+    "claimed_by": N_("Claimed by"),
+    "excerpt": N_("Beginning of the text"),
+    "flags": N_("Flags"),
+    "nobody": N_("—"),
+    "empty": N_("Nothing here."),
+    "previous_page": N_("Previous page"),
+    "next_page": N_("Next page"),
+    "audit_chain": N_("Audit log"),
+    "chain_ok": N_("The audit chain is intact ({count} events checked)."),
+    "chain_broken": N_(
+        "The audit chain is broken at event {event}: an event was changed, inserted or removed."
+    ),
+    "story_number": N_("Story #{number}"),
+    "state": N_("State"),
+    "version": N_("Version"),
+    "submitted": N_("Submitted"),
+    "credit": N_("Credit"),
+    "from": N_("From"),
+    "living_in": N_("Living in"),
+    "minor": N_("The storyteller is under 18."),
+    "community_message": N_("Message to the host community"),
+    "being_reviewed": N_("Being reviewed by {who} until {time}."),
+    "decided": N_("Last decision by {who} at {time}."),
+    "original": N_("Original (never published)"),
+    "current": N_("Current text (revision {number})"),
+    "media": N_("Attached files"),
+    "no_media": N_("No files."),
+    "open_file": N_("Open"),
+    "kept_on": N_("kept on {platform}"),
+    "timeline": N_("Timeline"),
+    "when": N_("When"),
+    "who": N_("Who"),
+    "action": N_("Action"),
+    "change": N_("Change"),
+    "reason": N_("Reason"),
+    "note": N_("Note"),
+    "actions": N_("Actions"),
+    "claim": N_("Claim"),
+    "release": N_("Release"),
+    "approve": N_("Approve"),
+    "reject": N_("Reject"),
+    "changes": N_("Ask for changes"),
+    "changes_label": N_("What should the storyteller change? (sent to them)"),
+    "escalate": N_("Send to the safety team"),
+    "redact": N_("Save the redacted text"),
+    "redact_label": N_("Redact: edit the text (the original stays visible to moderators only)"),
+    "unpublish": N_("Take down"),
+    "takeover": N_("Take over"),
+    "takeover_label": N_("Why do you take over? (kept in the audit log)"),
+    "reopen": N_("Reopen"),
+    "reopen_label": N_("Why reopen it? (kept in the audit log)"),
+    "no_actions": N_("No action applies to this story now."),
+    "back_to_queue": N_("Back to the queue"),
+}
+
+
+def ui_strings() -> dict[str, str]:
+    """The dashboard's words in the current locale."""
+    return {key: _(text) for key, text in UI.items()}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UnknownModeratorError(LookupError):
+    """No moderator with this id in the ``moderator`` table."""
+
+
+async def create_login_link(deps: Deps, moderator_id: str) -> str:
+    """A one-time sign-in link for a moderator: valid 15 minutes, for one sign-in.
+
+    Send it only in a private chat with that moderator (or print it for an operator).
+
+    Raises:
+        UnknownModeratorError: ``moderator_id`` is not in the ``moderator`` table
+            (moderators configured only in ``MODERATORS`` cannot hold dashboard tokens).
+    """
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    async with deps.db.transaction() as session:
+        if await session.get(ModeratorRecord, moderator_id) is None:
+            raise UnknownModeratorError(moderator_id)
+        await session.execute(
+            delete(DashboardToken).where(col(DashboardToken.expires_at) < now - timedelta(days=1))
+        )
+        session.add(
+            DashboardToken(
+                token_hash=_hash(token),
+                kind="login",
+                moderator_id=moderator_id,
+                expires_at=now + LOGIN_TTL,
+            )
+        )
+    return f"{deps.settings.resolved_public_url}{PREFIX}/login/{token}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The moderator behind a request's session cookie."""
+
+    moderator: Moderator
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of text; ``kind`` names the flag when the run is flagged."""
+
+    text: str
+    kind: str | None = None
+
+
+def flagged_pieces(text: str, flags: tuple[Flag, ...], offset: int = 0) -> list[Piece]:
+    """``text`` split at the flags' offsets (shifted by ``offset``), for ``<mark>``.
+
+    Overlapping spans keep the earlier one; spans outside the text are ignored.
+    """
+    spans = sorted(
+        (f.start - offset, f.end - offset, f.kind.value)
+        for f in flags
+        if 0 <= f.start - offset < f.end - offset <= len(text)
+    )
+    pieces: list[Piece] = []
+    position = 0
+    for start, end, kind in spans:
+        if start < position:
+            continue
+        if start > position:
+            pieces.append(Piece(text[position:start]))
+        pieces.append(Piece(text[start:end], kind))
+        position = end
+    if position < len(text) or not pieces:
+        pieces.append(Piece(text[position:]))
+    return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    item_id: int
+    story_id: int
+    state: str
+    high_priority: bool
+    language: str
+    age: str
+    claimed_by: str | None
+    excerpt: str
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    when: str
+    actor: str
+    role: str
+    action: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+    note: str | None
+
+
+# What each form asks of the moderation state machine.
+_PERMISSION: dict[ReviewAction, Action] = {
+    ReviewAction.CLAIM: Action.CLAIM,
+    ReviewAction.RELEASE: Action.RELEASE,
+    ReviewAction.APPROVE: Action.APPROVE,
+    ReviewAction.REJECT: Action.REJECT,
+    ReviewAction.CHANGES: Action.REQUEST_CHANGES,
+    ReviewAction.ESCALATE: Action.ESCALATE,
+    ReviewAction.REDACT: Action.REDACT,
+    ReviewAction.UNPUBLISH: Action.UNPUBLISH,
+    ReviewAction.TAKEOVER: Action.TAKEOVER,
+    ReviewAction.REOPEN: Action.REOPEN,
+}
+_LOCALE_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$")
+
+
+class Dashboard:
+    """Routes of the moderation dashboard.
+
+    Args:
+        deps: the bot's dependencies.
+        review: the facade every decision goes through.
+        session_secret: the deployment's session secret (CSRF tokens are HMACs with it).
+    """
+
+    def __init__(self, deps: Deps, review: ReviewService, *, session_secret: bytes) -> None:
+        self.deps = deps
+        self.review = review
+        self._secret = session_secret
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(PREFIX, self.queue, methods=["GET"]),
+            Route(f"{PREFIX}/login", self.sign_in_help, methods=["GET"]),
+            Route(f"{PREFIX}/login/{{token:str}}", self.login_page, methods=["GET"]),
+            Route(f"{PREFIX}/login/{{token:str}}", self.login, methods=["POST"]),
+            Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
+            Route(f"{PREFIX}/items/{{item_id:int}}", self.item, methods=["GET"]),
+            Route(f"{PREFIX}/items/{{item_id:int}}", self.act, methods=["POST"]),
+            Route(f"{PREFIX}/items/{{item_id:int}}/media/{{index:int}}", self.media),
+        ]
+
+    # -- sessions and CSRF -----------------------------------------------------------------
+    def csrf_token(self, session_token: str) -> str:
+        return hmac.new(
+            self._secret, f"moderation-csrf:{session_token}".encode(), hashlib.sha256
+        ).hexdigest()
+
+    async def _signed_in(self, request: Request) -> SignedIn | None:
+        token = request.cookies.get(COOKIE)
+        if not token or not 20 <= len(token) <= 100:
+            return None
+        async with self.deps.db.transaction() as session:
+            row = await session.get(DashboardToken, _hash(token))
+            if row is None or row.kind != "session":
+                return None
+            expires_at = as_utc(row.expires_at)
+            if expires_at is None or expires_at <= utcnow():
+                return None
+            members = await team(session, self.deps.settings, self.deps.hasher)
+        member = members.get(row.moderator_id)
+        if member is None:  # removed from the team since: signed out at once
+            return None
+        return SignedIn(member[0], token)
+
+    def _same_origin(self, request: Request) -> bool:
+        site = request.headers.get("sec-fetch-site")
+        if site not in (None, "same-origin", "none"):
+            return False
+        origin = request.headers.get("origin")
+        return (
+            origin is None or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
+        )
+
+    async def _checked_form(self, request: Request, who: SignedIn) -> dict[str, str] | None:
+        """The form's text fields, or None when it is cross-site, forged or too large."""
+        if not self._same_origin(request):
+            return None
+        if positive_int(request.headers.get("content-length")) > FORM_BYTES_MAX:
+            return None
+        try:
+            form = await request.form(max_files=0, max_fields=20)
+        except Exception:
+            return None
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not hmac.compare_digest(fields.get("csrf", ""), self.csrf_token(who.token)):
+            return None
+        return fields
+
+    # -- rendering --------------------------------------------------------------------------
+    @property
+    def locale(self) -> str:
+        return self.deps.settings.moderation_locale
+
+    def _render(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        *,
+        who: SignedIn | None = None,
+        status: int = 200,
+    ) -> Response:
+        with self.deps.translator.use(self.locale) as locale:
+            full = {
+                "lang": locale.replace("_", "-"),
+                "dir": "rtl" if is_rtl(locale) else "ltr",
+                "t": ui_strings(),
+                "static_url": "/static",
+                "who": who,
+                "who_role": _(ROLE_LABELS[who.moderator.role]) if who else "",
+                "csrf": self.csrf_token(who.token) if who else "",
+                "prefix": PREFIX,
+                **context,
+            }
+            response = self.templates.TemplateResponse(request, name, full, status_code=status)
+        response.headers["Cache-Control"] = "no-store"
+        # Same-origin form posts then carry their Origin (with no-referrer it is "null");
+        # nothing, the sign-in link included, is sent as a referrer to another site.
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    def _message_page(self, request: Request, key: str, status: int) -> Response:
+        return self._render(request, "dashboard_message.html", {"message_key": key}, status=status)
+
+    # -- signing in and out -----------------------------------------------------------------
+    async def sign_in_help(self, request: Request) -> Response:
+        return self._render(request, "dashboard_login.html", {"token": None, "moderator_id": None})
+
+    async def _login_token(self, token: str) -> DashboardToken | None:
+        async with self.deps.db.transaction() as session:
+            row = await session.get(DashboardToken, _hash(token))
+        if row is None or row.kind != "login" or row.used_at is not None:
+            return None
+        expires_at = as_utc(row.expires_at)
+        return row if expires_at is not None and expires_at > utcnow() else None
+
+    async def login_page(self, request: Request) -> Response:
+        """Shows a sign-in button: a GET (a link preview) never spends the link."""
+        token = request.path_params["token"]
+        row = await self._login_token(token)
+        if row is None:
+            return self._message_page(request, "link_invalid", 403)
+        return self._render(
+            request,
+            "dashboard_login.html",
+            {"token": token, "moderator_id": row.moderator_id},
+        )
+
+    async def login(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if not self._same_origin(request):
+            return self._message_page(request, "refused", 403)
+        now = utcnow()
+        session_token = secrets.token_urlsafe(32)
+        async with self.deps.db.transaction() as session:
+            spent = await session.execute(
+                update(DashboardToken)
+                .where(
+                    col(DashboardToken.token_hash) == _hash(token),
+                    col(DashboardToken.kind) == "login",
+                    col(DashboardToken.used_at).is_(None),
+                    col(DashboardToken.expires_at) > now,
+                )
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            moderator_id = None
+            if spent.rowcount == 1:  # type: ignore[attr-defined]
+                moderator_id = (
+                    await session.execute(
+                        select(col(DashboardToken.moderator_id)).where(
+                            col(DashboardToken.token_hash) == _hash(token)
+                        )
+                    )
+                ).scalar_one()
+                session.add(
+                    DashboardToken(
+                        token_hash=_hash(session_token),
+                        kind="session",
+                        moderator_id=moderator_id,
+                        expires_at=now + SESSION_TTL,
+                    )
+                )
+        if moderator_id is None:
+            return self._message_page(request, "link_invalid", 403)
+        log.info("dashboard sign-in", extra={"moderator": moderator_id})
+        response = RedirectResponse(PREFIX, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            session_token,
+            max_age=int(SESSION_TTL.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=self.deps.settings.resolved_public_url.startswith("https://"),
+            path=PREFIX,
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        who = await self._signed_in(request)
+        if who is None:
+            return self._message_page(request, "refused", 401)
+        if await self._checked_form(request, who) is None:
+            return self._message_page(request, "refused", 403)
+        async with self.deps.db.transaction() as session:
+            await session.execute(
+                delete(DashboardToken).where(col(DashboardToken.token_hash) == _hash(who.token))
+            )
+        response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        return response
+
+    def _to_sign_in(self) -> Response:
+        return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    # -- the queue --------------------------------------------------------------------------
+    async def queue(self, request: Request) -> Response:
+        who = await self._signed_in(request)
+        if who is None:
+            return self._to_sign_in()
+        params = request.query_params
+        query = params.get("q", "").strip()[:SEARCH_MAX]
+        language = params.get("lang", "")
+        language = language if _LOCALE_CODE.match(language) else ""
+        page = max(1, positive_int(params.get("page")))
+        counts = await self.review.counts()
+        state_param = params.get("state", "")
+        if state_param in {tab.value for tab in TABS}:
+            state = StoryState(state_param)
+        else:
+            state = S.SAFETY_REVIEW if counts.get(S.SAFETY_REVIEW) else S.PENDING_REVIEW
+        with self.deps.translator.use(self.locale) as locale:
+            async with self.deps.db.transaction() as session:
+                rows, more = await self._rows(
+                    session, None if query else state, language, query, page, locale
+                )
+                languages = (
+                    (
+                        await session.execute(
+                            select(col(ModerationItem.locale))
+                            .distinct()
+                            .order_by(col(ModerationItem.locale))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                chain = await verify_chain(session) if who.moderator.role is Role.LEAD else None
+            tabs = [
+                {
+                    "state": tab.value,
+                    "label": _(STATE_LABELS[tab]),
+                    "count": format_count(counts.get(tab, 0), locale),
+                    "current": tab is state and not query,
+                }
+                for tab in TABS
+            ]
+            language_options = [(code, _language_label(code, locale)) for code in languages]
+            chain_text = _chain_text(chain, locale)
+        base = {"state": state.value, "lang": language, "q": query}
+        return self._render(
+            request,
+            "dashboard_queue.html",
+            {
+                "tabs": tabs,
+                "rows": rows,
+                "query": query,
+                "language": language,
+                "languages": language_options,
+                "state": state.value,
+                "chain": chain,
+                "chain_text": chain_text,
+                "newer": _page_link(base, page - 1) if page > 1 else None,
+                "older": _page_link(base, page + 1) if more else None,
+            },
+            who=who,
+        )
+
+    async def _rows(
+        self,
+        session: AsyncSession,
+        state: StoryState | None,
+        language: str,
+        query: str,
+        page: int,
+        locale: str,
+    ) -> tuple[list[QueueRow], bool]:
+        stmt = select(
+            ModerationItem, func.substr(col(StoryRevision.text), 1, EXCERPT_CHARS)
+        ).outerjoin(StoryRevision, col(StoryRevision.id) == col(ModerationItem.revision_id))
+        if state is not None:
+            stmt = stmt.where(col(ModerationItem.state) == state.value)
+        if language:
+            stmt = stmt.where(col(ModerationItem.locale) == language)
+        number = query.lstrip("#")
+        if number.isdigit() and len(number) < 12:
+            stmt = stmt.where(
+                or_(
+                    col(ModerationItem.id) == int(number),
+                    col(ModerationItem.story_id) == int(number),
+                )
+            )
+        elif query:
+            stmt = stmt.where(
+                col(StoryRevision.text).ilike(f"%{_like_escape(query)}%", escape="\\")
+            )
+        if state in _OLDEST_FIRST:
+            stmt = stmt.order_by(
+                col(ModerationItem.priority).desc(), col(ModerationItem.created_at)
+            )
+        else:
+            stmt = stmt.order_by(col(ModerationItem.updated_at).desc())
+        stmt = stmt.order_by(col(ModerationItem.id)).limit(PAGE_SIZE + 1)
+        stmt = stmt.offset((page - 1) * PAGE_SIZE)
+        found = (await session.execute(stmt)).all()
+        now = utcnow()
+        rows = []
+        for item, excerpt in found[:PAGE_SIZE]:
+            lease_until = as_utc(item.lease_expires_at)
+            created = as_utc(item.created_at) or now
+            rows.append(
+                QueueRow(
+                    item_id=item.id or 0,
+                    story_id=item.story_id,
+                    state=_(STATE_LABELS.get(item.state, item.state)),
+                    high_priority=item.priority > 0,
+                    language=_language_label(item.locale, locale),
+                    age=format_ago(created, now, locale),
+                    claimed_by=item.lease_owner
+                    if lease_until is not None and lease_until > now
+                    else None,
+                    excerpt=" ".join(str(excerpt or "").split()),
+                    flags=len(item.flags or []),
+                )
+            )
+        return rows, len(found) > PAGE_SIZE
+
+    # -- one item ---------------------------------------------------------------------------
+    async def item(self, request: Request) -> Response:
+        who = await self._signed_in(request)
+        if who is None:
+            return self._to_sign_in()
+        return await self._item_page(request, who, request.path_params["item_id"])
+
+    async def act(self, request: Request) -> Response:
+        """One form's action through the facade; answers with the item as it is now."""
+        who = await self._signed_in(request)
+        if who is None:
+            return self._message_page(request, "refused", 401)
+        form = await self._checked_form(request, who)
+        if form is None:
+            return self._message_page(request, "refused", 403)
+        item_id: int = request.path_params["item_id"]
+        try:
+            action = ReviewAction(form.get("action", ""))
+            version = int(form.get("version", ""))
+        except ValueError:
+            return self._message_page(request, "bad_request", 400)
+        reason = form.get("reason") or None
+        if reason is not None and reason not in set(ReasonCode):
+            return self._message_page(request, "bad_request", 400)
+        text = form.get("text")
+        if text is not None:
+            text = text.replace("\r\n", "\n")  # browsers send a textarea's lines with CRLF
+        outcome = await self.review.act(
+            who.moderator, ActionRequest(action, item_id, version, reason), text=text or None
+        )
+        return await self._item_page(
+            request, who, item_id, outcome=outcome, status=200 if outcome.ok else 409
+        )
+
+    async def _item_page(
+        self,
+        request: Request,
+        who: SignedIn,
+        item_id: int,
+        *,
+        outcome: Outcome | None = None,
+        status: int = 200,
+    ) -> Response:
+        async with self.deps.db.transaction() as session:
+            view = await load_card(session, item_id)
+            events = (
+                (
+                    await session.execute(
+                        select(ModerationEvent)
+                        .where(col(ModerationEvent.item_id) == item_id)
+                        .order_by(col(ModerationEvent.id))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if view is None:
+            return self._message_page(request, "not_found", 404)
+        with self.deps.translator.use(self.locale) as locale:
+            context = self._item_context(view, list(events), who.moderator, locale)
+        context["outcome"] = outcome
+        return self._render(request, "dashboard_item.html", context, who=who, status=status)
+
+    def _item_context(
+        self,
+        view: CardView,
+        events: list[ModerationEvent],
+        moderator: Moderator,
+        locale: str,
+    ) -> dict[str, Any]:
+        now = utcnow()
+        lease_until = as_utc(view.lease_expires_at)
+        lease_live = view.lease_owner is not None and lease_until is not None and lease_until > now
+        decided_at = as_utc(view.decided_at)
+        reasons = reason_labels()
+        # The flags' offsets index the screened text: the story, "\n", then the message.
+        message_offset = len(view.text) + 1
+        return {
+            "view": view,
+            "state_label": _(STATE_LABELS.get(view.state, view.state)),
+            "language": _language_label(view.locale, locale),
+            "submitted": _when(view.submitted_at, locale),
+            "credit_label": _(CREDIT_LABELS.get(view.credit_mode, CREDIT_LABELS["anonymous"])),
+            "origin": country_name(view.origin, locale) if view.origin else None,
+            "residence": country_name(view.residence, locale) if view.residence else None,
+            "text_dir": "rtl" if is_rtl(view.locale) else "ltr",
+            "text_lang": view.locale.replace("_", "-"),
+            "current": flagged_pieces(view.text, view.flags),
+            "message": flagged_pieces(view.community_message, view.flags, message_offset)
+            if view.community_message
+            else None,
+            "flags": [
+                {"kind": f.kind.value, "action": f.action.value, "detail": f.detail}
+                for f in view.flags
+            ],
+            "lease_owner": view.lease_owner if lease_live else None,
+            "lease_until": _when(lease_until, locale) if lease_live else None,
+            "decided_at": _when(decided_at, locale) if decided_at else None,
+            "media": [
+                {
+                    "index": index,
+                    "kind": ref.kind.value,
+                    "mime": ref.mime,
+                    "platform": platform,
+                    "size": format_count(ref.size, locale) if ref.size else None,
+                    "local": ref.ref.startswith("local:"),
+                }
+                for index, (platform, ref) in enumerate(view.media)
+            ],
+            "timeline": [_timeline_row(event, reasons, locale) for event in events],
+            "forms": _forms(view, moderator, lease_live),
+            "reasons": [(code.value, label) for code, label in reasons.items()],
+        }
+
+    async def media(self, request: Request) -> Response:
+        """A file the storyteller uploaded through the web chat, for moderators only."""
+        who = await self._signed_in(request)
+        if who is None:
+            return Response(status_code=404)
+        async with self.deps.db.transaction() as session:
+            view = await load_card(session, request.path_params["item_id"])
+        index: int = request.path_params["index"]
+        if view is None or not 0 <= index < len(view.media):
+            return Response(status_code=404)
+        ref = view.media[index][1]
+        name = ref.ref.removeprefix("local:")
+        path = self.deps.media_dir / name
+        if (
+            not ref.ref.startswith("local:")
+            or not name
+            or not all(c.isalnum() or c == "-" for c in name)
+            or not path.is_file()
+        ):
+            return Response(status_code=404)
+        return FileResponse(
+            path,
+            media_type=ref.mime or "application/octet-stream",
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+
+def _forms(view: CardView, moderator: Moderator, lease_live: bool) -> list[str]:
+    """The actions this moderator's role may take on the item in its state."""
+    try:
+        state = StoryState(view.state)
+    except ValueError:
+        return []
+    allowed = [a for a, action in _PERMISSION.items() if may(moderator.role, action, state)]
+    mine = lease_live and view.lease_owner == moderator.id
+    hidden = {ReviewAction.CLAIM} if mine else {ReviewAction.RELEASE}
+    if not lease_live or mine:
+        hidden.add(ReviewAction.TAKEOVER)
+    return [a.value for a in allowed if a not in hidden]
+
+
+def _timeline_row(
+    event: ModerationEvent, reasons: dict[ReasonCode, str], locale: str
+) -> TimelineRow:
+    reason = None
+    if event.reason_code:
+        reason = (
+            reasons[ReasonCode(event.reason_code)]
+            if event.reason_code in set(ReasonCode)
+            else event.reason_code
+        )
+    return TimelineRow(
+        when=_when(as_utc(event.created_at), locale) or "",
+        actor=event.actor,
+        role=_(ROLE_LABELS[event.role]) if event.role in ROLE_LABELS else event.role,
+        action=event.action or "",
+        from_state=_(STATE_LABELS[event.from_state])
+        if event.from_state in STATE_LABELS
+        else event.from_state,
+        to_state=_(STATE_LABELS.get(event.to_state, event.to_state)),
+        reason=reason,
+        note=event.note,
+    )
+
+
+def _when(moment: datetime | None, locale: str) -> str | None:
+    if moment is None:
+        return None
+    aware = as_utc(moment) or moment
+    return f"{format_datetime(aware, 'medium', tzinfo=UTC, locale=locale)} UTC"
+
+
+def _language_label(code: str, locale: str) -> str:
+    try:
+        return str(Locale.parse(code).get_display_name(locale) or code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def _chain_text(chain: ChainCheck | None, locale: str) -> str | None:
+    if chain is None:
+        return None
+    if chain.ok:
+        return _(UI["chain_ok"]).format(count=format_count(chain.checked, locale))
+    return _(UI["chain_broken"]).format(event=chain.first_bad_id)
+
+
+def _page_link(base: dict[str, str], page: int) -> str:
+    return "?" + urlencode({**{k: v for k, v in base.items() if v}, "page": str(page)})
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

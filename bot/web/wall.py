@@ -1,0 +1,288 @@
+"""The public story wall: ``/stories`` (HTML), ``/stories/<id>``, ``/stories.json`` and
+``/stories.rss`` for the campaign website.
+
+Only stories whose moderation item is PUBLISHED appear, each with the text of its current
+revision (the one approved and published; never an earlier one a moderator redacted),
+credited exactly as the storyteller chose (:func:`~bot.review.delivery.credit_line`).
+Every page reads the state at request time and is not cached, so a story taken down,
+withdrawn or erased disappears from all of them at once.
+
+The reader's language (``?lang=``, else Accept-Language) is used for the page and the
+country names; each story keeps its own language and direction.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime as rfc822
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree as ET
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from bot.core.deps import Deps
+from bot.i18n import N_, _
+from bot.i18n.formatting import format_day
+from bot.i18n.translator import is_rtl
+from bot.review.delivery import credit_line
+from moderation.transitions import as_utc
+from storage.models import ModerationEvent, ModerationItem, Story, StoryRevision, StoryState
+
+PAGE_SIZE = 20
+FEED_SIZE = 50
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+# Characters XML 1.0 does not allow, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Accept-Language"}
+
+UI: dict[str, str] = {
+    "skip": N_("Skip to the stories"),
+    "title": N_("TOGETHER — stories"),
+    "subtitle": N_("Respect, Safety and Dignity for All"),
+    "intro": N_("Migrants and refugees tell their own stories, in their own words."),
+    "share": N_("Share your story"),
+    "empty": N_("No stories are published yet."),
+    "newer": N_("Newer stories"),
+    "older": N_("Older stories"),
+    "all_stories": N_("All stories"),
+    "published_on": N_("Published on {date}"),
+    "story_number": N_("Story #{number}"),
+    "rss": N_("RSS feed"),
+    "not_found": N_("This story is not published."),
+}
+
+
+def ui_strings() -> dict[str, str]:
+    """The wall's words in the current locale."""
+    return {key: _(text) for key, text in UI.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedStory:
+    """A published story, with the text of its published revision."""
+
+    story: Story
+    text: str
+    published_at: datetime
+
+    @property
+    def story_id(self) -> int:
+        return self.story.id or 0
+
+
+async def published_stories(
+    session: AsyncSession, *, limit: int, offset: int = 0, story_id: int | None = None
+) -> list[PublishedStory]:
+    """Published stories, newest publication first."""
+    published_at = (
+        select(
+            col(ModerationEvent.item_id).label("item_id"),
+            func.max(col(ModerationEvent.created_at)).label("at"),
+        )
+        .where(col(ModerationEvent.to_state) == StoryState.PUBLISHED.value)
+        .group_by(col(ModerationEvent.item_id))
+        .subquery()
+    )
+    stmt = (
+        select(Story, col(StoryRevision.text), published_at.c.at)
+        .join(ModerationItem, col(ModerationItem.story_id) == col(Story.id))
+        .join(StoryRevision, col(StoryRevision.id) == col(ModerationItem.revision_id))
+        .join(published_at, published_at.c.item_id == col(ModerationItem.id))
+        .where(
+            col(ModerationItem.state) == StoryState.PUBLISHED.value,
+            col(Story.state) == StoryState.PUBLISHED.value,
+        )
+        .order_by(published_at.c.at.desc(), col(Story.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if story_id is not None:
+        stmt = stmt.where(col(Story.id) == story_id)
+    rows = (await session.execute(stmt)).all()
+    return [PublishedStory(story, text, as_utc(at) or at) for story, text, at in rows]
+
+
+class StoryWall:
+    """Routes of the public wall and its feeds."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/stories", self.index, methods=["GET"]),
+            Route("/stories.json", self.json_feed, methods=["GET"]),
+            Route("/stories.rss", self.rss_feed, methods=["GET"]),
+            Route("/stories/{story_id:int}", self.story, methods=["GET"]),
+        ]
+
+    @property
+    def base_url(self) -> str:
+        return self.deps.settings.resolved_public_url
+
+    def story_url(self, story_id: int) -> str:
+        return f"{self.base_url}/stories/{story_id}"
+
+    def _reader_locale(self, request: Request) -> str:
+        """``?lang=`` when given, else the browser's Accept-Language."""
+        chosen = request.query_params.get("lang", "")[:32]
+        hint = chosen or request.headers.get("accept-language")
+        return self.deps.translator.negotiate(hint)
+
+    async def _page(self, request: Request, size: int) -> tuple[list[PublishedStory], int, bool]:
+        page = max(1, positive_int(request.query_params.get("page")))
+        async with self.deps.db.transaction() as session:
+            found = await published_stories(session, limit=size + 1, offset=(page - 1) * size)
+        return found[:size], page, len(found) > size
+
+    def _feed_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
+        """One story as the JSON feed gives it (call inside ``translator.use(locale)``)."""
+        story = item.story
+        return {
+            "id": item.story_id,
+            "text": item.text,
+            "credit": credit_line(story, locale),
+            "countries": {"origin": story.origin_country, "residence": story.current_country},
+            "community_message": story.community_message,
+            "locale": story.locale.replace("_", "-"),
+            "published_at": item.published_at.isoformat(),
+            "url": self.story_url(item.story_id),
+        }
+
+    def _page_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
+        """One story for a page: its feed entry, its direction and the date to show."""
+        return {
+            **self._feed_entry(item, locale),
+            "dir": "rtl" if is_rtl(item.story.locale) else "ltr",
+            "published_on": _(UI["published_on"]).format(
+                date=format_day(item.published_at, locale)
+            ),
+            "path": f"/stories/{item.story_id}",
+        }
+
+    # -- HTML -------------------------------------------------------------------------------
+    def _render(
+        self, request: Request, name: str, locale: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        with self.deps.translator.use(locale) as active:
+            full = {
+                "lang": active.replace("_", "-"),
+                "dir": "rtl" if is_rtl(active) else "ltr",
+                "t": ui_strings(),
+                "static_url": "/static",
+                **context,
+            }
+            response = self.templates.TemplateResponse(request, name, full, status_code=status)
+        response.headers.update(NO_CACHE)
+        return response
+
+    async def index(self, request: Request) -> Response:
+        stories, page, more = await self._page(request, PAGE_SIZE)
+        locale = self._reader_locale(request)
+        lang = request.query_params.get("lang", "")
+        with self.deps.translator.use(locale) as active:
+            entries = [self._page_entry(item, active) for item in stories]
+        return self._render(
+            request,
+            "wall_index.html",
+            locale,
+            {
+                "stories": entries,
+                "newer": _query(lang, page - 1) if page > 1 else None,
+                "older": _query(lang, page + 1) if more else None,
+            },
+        )
+
+    async def story(self, request: Request) -> Response:
+        locale = self._reader_locale(request)
+        async with self.deps.db.transaction() as session:
+            found = await published_stories(
+                session, limit=1, story_id=request.path_params["story_id"]
+            )
+        if not found:
+            return self._render(request, "wall_missing.html", locale, {}, status=404)
+        with self.deps.translator.use(locale) as active:
+            entry = self._page_entry(found[0], active)
+        return self._render(request, "wall_story.html", locale, {"story": entry})
+
+    # -- feeds ------------------------------------------------------------------------------
+    async def json_feed(self, request: Request) -> Response:
+        stories, page, more = await self._page(request, FEED_SIZE)
+        locale = self._reader_locale(request)
+        with self.deps.translator.use(locale) as active:
+            items = [self._feed_entry(item, active) for item in stories]
+        lang = request.query_params.get("lang", "")
+        body = {
+            "stories": items,
+            "locale": locale.replace("_", "-"),
+            "next": f"{self.base_url}/stories.json{_query(lang, page + 1)}" if more else None,
+        }
+        return JSONResponse(body, headers=NO_CACHE)
+
+    async def rss_feed(self, request: Request) -> Response:
+        async with self.deps.db.transaction() as session:
+            stories = await published_stories(session, limit=FEED_SIZE)
+        locale = self._reader_locale(request)
+        with self.deps.translator.use(locale) as active:
+            rss = ET.Element("rss", version="2.0")
+            channel = ET.SubElement(rss, "channel")
+            _text(channel, "title", _(UI["title"]))
+            _text(channel, "link", f"{self.base_url}/stories")
+            _text(channel, "description", _(UI["intro"]))
+            _text(channel, "language", active.replace("_", "-").lower())
+            if stories:
+                _text(channel, "lastBuildDate", rfc822(stories[0].published_at))
+            for item in stories:
+                entry = ET.SubElement(channel, "item")
+                url = self.story_url(item.story_id)
+                _text(entry, "title", _(UI["story_number"]).format(number=item.story_id))
+                _text(entry, "link", url)
+                _text(entry, "guid", url).set("isPermaLink", "true")
+                _text(entry, "pubDate", rfc822(item.published_at))
+                _text(entry, "description", _description(item, active))
+        body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+        return Response(body, media_type=RSS_TYPE, headers=NO_CACHE)
+
+
+def _description(item: PublishedStory, locale: str) -> str:
+    """An item's description: RSS readers render it as HTML, so the text is escaped as
+    HTML here (and as XML again when written): a ``<script>`` stays text in any reader."""
+    parts = [f"<p>{html.escape(paragraph)}</p>" for paragraph in item.text.split("\n\n")]
+    parts.append(f"<p>{html.escape(credit_line(item.story, locale))}</p>")
+    if item.story.community_message:
+        parts.append(f"<blockquote>{html.escape(item.story.community_message)}</blockquote>")
+    return "".join(parts)
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def _query(lang: str, page: int) -> str:
+    params = {"lang": lang} if lang else {}
+    if page > 1:
+        params["page"] = str(page)
+    return f"?{urlencode(params)}" if params else ""
+
+
+def positive_int(value: object) -> int:
+    """A query or header value as a non-negative integer (0 when absent or malformed)."""
+    try:
+        return max(0, int(str(value)))
+    except (TypeError, ValueError):
+        return 0
