@@ -1,11 +1,10 @@
 """The moderation dashboard at ``/moderation``: the queue, one item, and its forms.
 
-Moderators sign in with a one-time link (``create_login_link``: the CLI prints one, a
-chat surface can send one in a private chat). Only a SHA-256 of each token is stored.
-Opening the link shows a "sign in" button, and only that POST spends the link: link
-previews in chat apps fetch URLs with GET and must not burn it. Signing in starts a
-session in an HttpOnly, SameSite=Strict cookie; every POST carries a CSRF token (an HMAC
-of the session token) and must be same-origin.
+Moderators sign in with a one-time link (:mod:`bot.web.sign_in`). Opening the link shows
+a "sign in" button, and only that POST spends the link: link previews in chat apps fetch
+URLs with GET and must not burn it. Signing in starts a session in an HttpOnly,
+SameSite=Strict cookie; every POST carries a CSRF token (an HMAC of the session token)
+and must be same-origin.
 
 Every decision goes through :class:`~bot.review.service.ReviewService`, with the version
 the form was rendered with: a stale form gets the facade's "already handled by X" and the
@@ -14,20 +13,18 @@ item as it is now. Pages are in ``MODERATION_LOCALE``; user text is only ever es
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.requests import Request
@@ -40,8 +37,15 @@ from bot.i18n import N_, _
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, reason_labels
-from bot.review.roster import team
 from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
+from bot.web.sign_in import (
+    SESSION_TTL,
+    csrf_token,
+    login_holder,
+    session_moderator,
+    sign_in,
+    sign_out,
+)
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
 from moderation.audit import ChainCheck, verify_chain
@@ -50,10 +54,8 @@ from moderation.reasons import ReasonCode
 from moderation.states import Action, Role, may
 from moderation.transitions import as_utc
 from storage.models import (
-    DashboardToken,
     ModerationEvent,
     ModerationItem,
-    ModeratorRecord,
     StoryRevision,
     StoryState,
     utcnow,
@@ -63,8 +65,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/moderation"
 COOKIE = "tb_moderator"
-LOGIN_TTL = timedelta(minutes=15)
-SESSION_TTL = timedelta(hours=12)
 PAGE_SIZE = 50
 EXCERPT_CHARS = 160
 SEARCH_MAX = 200
@@ -192,48 +192,13 @@ UI: dict[str, str] = {
     "reopen_label": N_("Why reopen it? (kept in the audit log)"),
     "no_actions": N_("No action applies to this story now."),
     "back_to_queue": N_("Back to the queue"),
+    "continue": N_("Continue"),
 }
 
 
 def ui_strings() -> dict[str, str]:
     """The dashboard's words in the current locale."""
     return {key: _(text) for key, text in UI.items()}
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class UnknownModeratorError(LookupError):
-    """No moderator with this id in the ``moderator`` table."""
-
-
-async def create_login_link(deps: Deps, moderator_id: str) -> str:
-    """A one-time sign-in link for a moderator: valid 15 minutes, for one sign-in.
-
-    Send it only in a private chat with that moderator (or print it for an operator).
-
-    Raises:
-        UnknownModeratorError: ``moderator_id`` is not in the ``moderator`` table
-            (moderators configured only in ``MODERATORS`` cannot hold dashboard tokens).
-    """
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    async with deps.db.transaction() as session:
-        if await session.get(ModeratorRecord, moderator_id) is None:
-            raise UnknownModeratorError(moderator_id)
-        await session.execute(
-            delete(DashboardToken).where(col(DashboardToken.expires_at) < now - timedelta(days=1))
-        )
-        session.add(
-            DashboardToken(
-                token_hash=_hash(token),
-                kind="login",
-                moderator_id=moderator_id,
-                expires_at=now + LOGIN_TTL,
-            )
-        )
-    return f"{deps.settings.resolved_public_url}{PREFIX}/login/{token}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,26 +311,14 @@ class Dashboard:
 
     # -- sessions and CSRF -----------------------------------------------------------------
     def csrf_token(self, session_token: str) -> str:
-        return hmac.new(
-            self._secret, f"moderation-csrf:{session_token}".encode(), hashlib.sha256
-        ).hexdigest()
+        return csrf_token(self._secret, session_token)
 
     async def _signed_in(self, request: Request) -> SignedIn | None:
         token = request.cookies.get(COOKIE)
         if not token or not 20 <= len(token) <= 100:
             return None
-        async with self.deps.db.transaction() as session:
-            row = await session.get(DashboardToken, _hash(token))
-            if row is None or row.kind != "session":
-                return None
-            expires_at = as_utc(row.expires_at)
-            if expires_at is None or expires_at <= utcnow():
-                return None
-            members = await team(session, self.deps.settings, self.deps.hasher)
-        member = members.get(row.moderator_id)
-        if member is None:  # removed from the team since: signed out at once
-            return None
-        return SignedIn(member[0], token)
+        moderator = await session_moderator(self.deps, token)
+        return SignedIn(moderator, token) if moderator is not None else None
 
     def _same_origin(self, request: Request) -> bool:
         site = request.headers.get("sec-fetch-site")
@@ -431,63 +384,23 @@ class Dashboard:
     async def sign_in_help(self, request: Request) -> Response:
         return self._render(request, "dashboard_login.html", {"token": None, "moderator_id": None})
 
-    async def _login_token(self, token: str) -> DashboardToken | None:
-        async with self.deps.db.transaction() as session:
-            row = await session.get(DashboardToken, _hash(token))
-        if row is None or row.kind != "login" or row.used_at is not None:
-            return None
-        expires_at = as_utc(row.expires_at)
-        return row if expires_at is not None and expires_at > utcnow() else None
-
     async def login_page(self, request: Request) -> Response:
         """Shows a sign-in button: a GET (a link preview) never spends the link."""
         token = request.path_params["token"]
-        row = await self._login_token(token)
-        if row is None:
+        moderator_id = await login_holder(self.deps.db, token)
+        if moderator_id is None:
             return self._message_page(request, "link_invalid", 403)
         return self._render(
-            request,
-            "dashboard_login.html",
-            {"token": token, "moderator_id": row.moderator_id},
+            request, "dashboard_login.html", {"token": token, "moderator_id": moderator_id}
         )
 
     async def login(self, request: Request) -> Response:
-        token = request.path_params["token"]
         if not self._same_origin(request):
             return self._message_page(request, "refused", 403)
-        now = utcnow()
-        session_token = secrets.token_urlsafe(32)
-        async with self.deps.db.transaction() as session:
-            spent = await session.execute(
-                update(DashboardToken)
-                .where(
-                    col(DashboardToken.token_hash) == _hash(token),
-                    col(DashboardToken.kind) == "login",
-                    col(DashboardToken.used_at).is_(None),
-                    col(DashboardToken.expires_at) > now,
-                )
-                .values(used_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            moderator_id = None
-            if spent.rowcount == 1:  # type: ignore[attr-defined]
-                moderator_id = (
-                    await session.execute(
-                        select(col(DashboardToken.moderator_id)).where(
-                            col(DashboardToken.token_hash) == _hash(token)
-                        )
-                    )
-                ).scalar_one()
-                session.add(
-                    DashboardToken(
-                        token_hash=_hash(session_token),
-                        kind="session",
-                        moderator_id=moderator_id,
-                        expires_at=now + SESSION_TTL,
-                    )
-                )
-        if moderator_id is None:
+        signed_in = await sign_in(self.deps.db, request.path_params["token"])
+        if signed_in is None:
             return self._message_page(request, "link_invalid", 403)
+        moderator_id, session_token = signed_in
         log.info("dashboard sign-in", extra={"moderator": moderator_id})
         response = RedirectResponse(PREFIX, status_code=303)
         response.set_cookie(
@@ -507,22 +420,23 @@ class Dashboard:
             return self._message_page(request, "refused", 401)
         if await self._checked_form(request, who) is None:
             return self._message_page(request, "refused", 403)
-        async with self.deps.db.transaction() as session:
-            await session.execute(
-                delete(DashboardToken).where(col(DashboardToken.token_hash) == _hash(who.token))
-            )
+        await sign_out(self.deps.db, who.token)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
         return response
 
-    def _to_sign_in(self) -> Response:
+    def _to_sign_in(self, request: Request) -> Response:
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            # A SameSite=Strict cookie is not sent on a navigation from another site (the
+            # card's link in Telegram or Slack): load the page once more from here.
+            return self._render(request, "dashboard_reload.html", {})
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
 
     # -- the queue --------------------------------------------------------------------------
     async def queue(self, request: Request) -> Response:
         who = await self._signed_in(request)
         if who is None:
-            return self._to_sign_in()
+            return self._to_sign_in(request)
         params = request.query_params
         query = params.get("q", "").strip()[:SEARCH_MAX]
         language = params.get("lang", "")
@@ -644,7 +558,7 @@ class Dashboard:
     async def item(self, request: Request) -> Response:
         who = await self._signed_in(request)
         if who is None:
-            return self._to_sign_in()
+            return self._to_sign_in(request)
         return await self._item_page(request, who, request.path_params["item_id"])
 
     async def act(self, request: Request) -> Response:

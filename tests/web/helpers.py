@@ -13,7 +13,7 @@ from bot.adapters.memory import MemoryChat
 from bot.app import Bot
 from bot.cli import add_moderator
 from bot.review.service import ActionRequest, ReviewAction
-from bot.web.dashboard import create_login_link
+from bot.web.sign_in import create_login_link
 from moderation.actors import Moderator
 from moderation.states import Role
 from storage.models import ModerationItem

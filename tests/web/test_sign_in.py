@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bot.app import Bot
 from bot.cli import add_moderator, remove_moderator
-from bot.web.dashboard import UnknownModeratorError, create_login_link
+from bot.web.sign_in import UnknownModeratorError, create_login_link
 from storage.models import DashboardToken, ModerationItem, StoryState, utcnow
 from tests.web.helpers import Dashboard, field, item_row, tell
 
@@ -33,6 +33,7 @@ async def test_a_login_link_signs_in_once(bot: Bot, client: httpx.AsyncClient, n
     preview = await client.get(path)  # a link preview must not spend the link
     assert preview.status_code == 200 and "Sign in as ana" in preview.text
     assert "set-cookie" not in preview.headers
+    assert preview.headers["referrer-policy"] == "same-origin"  # so the form sends its Origin
 
     signed_in = await client.post(path)
     assert signed_in.status_code == 303
@@ -171,3 +172,19 @@ async def test_a_removed_moderator_is_signed_out_at_once(
     async with bot.deps.db.transaction() as session:
         item = await session.get(ModerationItem, item_id)
     assert item is not None and item.state == StoryState.PENDING_REVIEW
+
+
+async def test_a_link_from_another_site_loads_once_more_to_send_the_strict_cookie(
+    bot: Bot, client: httpx.AsyncClient
+) -> None:
+    item_id = await tell(bot, "amina")
+    url = f"/moderation/items/{item_id}"
+    from_chat_app = await client.get(url, headers={"Sec-Fetch-Site": "cross-site"})
+    assert from_chat_app.status_code == 200
+    assert '<meta http-equiv="refresh" content="0">' in from_chat_app.text
+    reloaded = await client.get(url, headers={"Sec-Fetch-Site": "same-origin"})
+    assert reloaded.status_code == 303 and reloaded.headers["location"] == "/moderation/login"
+    browser = Dashboard(client)
+    await browser.sign_in(bot, "ana")
+    page = await client.get(url, headers={"Sec-Fetch-Site": "same-origin"})
+    assert page.status_code == 200 and "I left Aleppo" in page.text
