@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.deps import Deps
@@ -28,6 +29,7 @@ LOGIN_PATH = "/moderation/login"
 LOGIN_TTL = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=12)
 LOGIN, SESSION = "login", "session"
+_LIFETIME = {LOGIN: LOGIN_TTL, SESSION: SESSION_TTL}
 
 
 class UnknownModeratorError(LookupError):
@@ -43,6 +45,20 @@ def csrf_token(secret: bytes, session_token: str) -> str:
     return hmac.new(secret, f"moderation-csrf:{session_token}".encode(), hashlib.sha256).hexdigest()
 
 
+def _issue(session: AsyncSession, kind: str, moderator_id: str, now: datetime) -> str:
+    """A new random token of ``kind``; only its hash is added to the session."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardToken(
+            token_hash=token_hash(token),
+            kind=kind,
+            moderator_id=moderator_id,
+            expires_at=now + _LIFETIME[kind],
+        )
+    )
+    return token
+
+
 async def create_login_link(deps: Deps, moderator_id: str) -> str:
     """A one-time sign-in link for a moderator: valid 15 minutes, for one sign-in.
 
@@ -52,7 +68,6 @@ async def create_login_link(deps: Deps, moderator_id: str) -> str:
         UnknownModeratorError: ``moderator_id`` is not in the ``moderator`` table
             (moderators configured only in ``MODERATORS`` cannot hold dashboard tokens).
     """
-    token = secrets.token_urlsafe(32)
     now = utcnow()
     async with deps.db.transaction() as session:
         if await session.get(ModeratorRecord, moderator_id) is None:
@@ -60,14 +75,7 @@ async def create_login_link(deps: Deps, moderator_id: str) -> str:
         await session.execute(
             delete(DashboardToken).where(col(DashboardToken.expires_at) < now - timedelta(days=1))
         )
-        session.add(
-            DashboardToken(
-                token_hash=token_hash(token),
-                kind=LOGIN,
-                moderator_id=moderator_id,
-                expires_at=now + LOGIN_TTL,
-            )
-        )
+        token = _issue(session, LOGIN, moderator_id, now)
     return f"{deps.settings.resolved_public_url}{LOGIN_PATH}/{token}"
 
 
@@ -90,7 +98,6 @@ async def sign_in(db: Database, token: str) -> tuple[str, str] | None:
     """Spend a sign-in link: ``(moderator id, new session token)``, or None when the link
     is unknown, expired or already used. Of two concurrent uses, exactly one succeeds."""
     now = utcnow()
-    session_token = secrets.token_urlsafe(32)
     async with db.transaction() as session:
         spent = await session.execute(
             update(DashboardToken)
@@ -112,14 +119,7 @@ async def sign_in(db: Database, token: str) -> tuple[str, str] | None:
                 )
             )
         ).scalar_one()
-        session.add(
-            DashboardToken(
-                token_hash=token_hash(session_token),
-                kind=SESSION,
-                moderator_id=moderator_id,
-                expires_at=now + SESSION_TTL,
-            )
-        )
+        session_token = _issue(session, SESSION, moderator_id, now)
     return moderator_id, session_token
 
 

@@ -9,6 +9,9 @@ import pytest
 
 from bot.app import Bot, create_app
 
+# Chromium pages on the whole app, as the web chat's browser tests open them.
+from tests.adapters.test_webchat_browser import page_factory  # noqa: F401
+
 
 @pytest.fixture
 async def client(bot: Bot) -> AsyncIterator[httpx.AsyncClient]:

@@ -4,44 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import update
 
-from bot.app import Bot, create_app
+from bot.app import Bot
 from bot.cli import add_moderator
 from bot.web.sign_in import create_login_link
 from storage.models import ModerationItem, Story, StoryState
-from tests.browser import CHROMIUM_ARGS, require_chromium, serve
 from tests.web.helpers import deliver, item_row, publish, tell
 
 ARABIC = "غادرت حلب سنة ٢٠١٥ مع أمي وإخوتي.\n\nاليوم أدرس التمريض في أوساكا."
-
-
-@pytest.fixture
-async def page_factory(bot: Bot):  # type: ignore[no-untyped-def]
-    chromium = require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with serve(create_app(bot, migrate=False)) as base_url, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        errors: list[str] = []
-
-        async def new_page(locale: str = "en-US"):  # type: ignore[no-untyped-def]
-            context = await browser.new_context(locale=locale, base_url=base_url)
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            # A CSP violation (an inline style or script) is reported as a console error.
-            page.on(
-                "console",
-                lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-            )
-            return page
-
-        try:
-            yield new_page
-        finally:
-            await browser.close()
-        assert errors == []
 
 
 async def test_a_moderator_signs_in_with_a_link_and_approves(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
