@@ -85,7 +85,8 @@ class WebChat:
         self.core = core
         self.deps = core.deps
         self._secret = session_secret
-        self._waiters: dict[int, set[asyncio.Event]] = defaultdict(set)
+        # Long polls waiting for new messages, by the session's external id.
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.media_dir = self.deps.media_dir
         self.media_dir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +163,7 @@ class WebChat:
                 ),
                 record=self._record_replies,
             )
+            self._notify(_external_id(token))
         locale = await self._locale(token, hint)
         strings = self.ui_strings(locale)
         response = self.templates.TemplateResponse(
@@ -273,19 +275,24 @@ class WebChat:
         if participant is None or participant.id is None:
             return JSONResponse({"messages": []})
         event = asyncio.Event()
-        self._waiters[participant.id].add(event)
+        waiting = _external_id(token)
+        self._waiters[waiting].add(event)
+        deadline = asyncio.get_running_loop().time() + POLL_SECONDS
         try:
-            messages, _locale = await self._messages(token, after)
-            if not messages:
-                try:
-                    await asyncio.wait_for(event.wait(), POLL_SECONDS)
-                except TimeoutError:
-                    return JSONResponse({"messages": []})
+            while True:
+                event.clear()  # before reading: a message stored after this wakes us
                 messages, _locale = await self._messages(token, after)
+                remaining = deadline - asyncio.get_running_loop().time()
+                if messages or remaining <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(event.wait(), remaining)
+                except TimeoutError:
+                    break
         finally:
-            self._waiters[participant.id].discard(event)
-            if not self._waiters[participant.id]:
-                del self._waiters[participant.id]
+            self._waiters[waiting].discard(event)
+            if not self._waiters[waiting]:
+                del self._waiters[waiting]
         return JSONResponse({"messages": messages})
 
     async def message(self, request: Request) -> Response:
@@ -418,6 +425,7 @@ class WebChat:
             await self._store(session, participant.id, replies)
 
         await self.core.handle(inbound, record=record)
+        self._notify(_external_id(token))
         start = since if since is not None else marker.get("first", 0) - 1
         messages, _locale = await self._messages(token, max(start, 0))
         return JSONResponse({"messages": messages})
@@ -450,15 +458,16 @@ class WebChat:
     async def _store(
         self, session: AsyncSession, participant_id: int, replies: list[Outgoing]
     ) -> None:
+        """Add replies to the transcript, in the turn's transaction (waiters are woken
+        after it commits, or they would read before the rows are visible)."""
         for reply in replies:
             session.add(
                 WebChatMessage(participant_id=participant_id, sender="bot", payload=reply.to_json())
             )
         await session.flush()
-        self._notify(participant_id)
 
-    def _notify(self, participant_id: int) -> None:
-        for event in self._waiters.get(participant_id, ()):
+    def _notify(self, external_id: str) -> None:
+        for event in self._waiters.get(external_id, ()):
             event.set()
 
     async def _messages(self, token: str, after: int) -> tuple[list[dict[str, Any]], str]:
@@ -502,8 +511,9 @@ class WebChat:
             )
             session.add(row)
             await session.flush()
-            self._notify(participant.id)
-            return str(row.id)
+            message_id = str(row.id)
+        self._notify(chat_id)  # after the commit, so the poll can read the row
+        return message_id
 
 
 def _text_inbound(base: dict[str, Any], text: str) -> Inbound:
