@@ -102,6 +102,7 @@ def build_router() -> Router:
         "language": ask_language,
         "privacy": show_privacy,
         "cancel": cancel,
+        story.FORM_COMMAND: story.submit_form,  # the story form (a Slack modal)
     }.items():
         router.command(name, handler)
     router.choice("menu", on_menu)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot.config import Settings
 from bot.core.dialog import (
     DialogEngine,
     Finish,
@@ -25,7 +30,7 @@ from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
 from bot.handlers.safety import send_helplines
 from bot.i18n import _, ngettext
-from bot.i18n.formatting import format_count, isolate
+from bot.i18n.formatting import format_count, isolate, search_countries
 from bot.review.service import ReviewService
 from moderation.errors import NotAllowed
 from moderation.intake import receive_story
@@ -54,7 +59,8 @@ def _choice(turn: Turn) -> str | None:
 
 
 # -- consent -----------------------------------------------------------------------------
-def consent_prompt(turn: Turn) -> Prompt:
+# The prompts that do not depend on the conversation also label the story form (below).
+def consent_prompt(turn: Turn | None = None) -> Prompt:
     text = _(
         "Before you start, please read this.\n\n"
         "What we collect: your story and the photos, voice notes or videos you send, "
@@ -73,10 +79,7 @@ def consent_prompt(turn: Turn) -> Prompt:
 async def consent_accept(turn: Turn) -> Result:
     choice = _choice(turn)
     if choice == "yes":
-        version = turn.deps.settings.consent_version
-        turn.participant.consent_version = version
-        turn.participant.consent_at = utcnow()
-        turn.draft["consent_version"] = version
+        turn.draft["consent_version"] = record_consent(turn)
         return Next()
     if choice == "no":
         turn.say(
@@ -86,8 +89,16 @@ async def consent_accept(turn: Turn) -> Result:
     return Invalid(_("Please choose one of the buttons."))
 
 
+def record_consent(turn: Turn) -> str:
+    """Record on the person that they agreed to the current terms; returns the version."""
+    version = turn.deps.settings.consent_version
+    turn.participant.consent_version = version
+    turn.participant.consent_at = utcnow()
+    return version
+
+
 # -- age -----------------------------------------------------------------------------------
-def age_prompt(turn: Turn) -> Prompt:
+def age_prompt(turn: Turn | None = None) -> Prompt:
     return Prompt(
         _("Are you 18 or older?"), _yes_no(_("Yes, I am 18 or older"), _("No, I am under 18"))
     )
@@ -97,7 +108,7 @@ async def age_accept(turn: Turn) -> Result:
     choice = _choice(turn)
     if choice not in {"yes", "no"}:
         return Invalid(_("Please choose one of the buttons."))
-    turn.draft["is_adult"] = choice == "yes"
+    apply_age(turn.draft, choice == "yes")
     if choice == "no":
         turn.say(
             _(
@@ -106,13 +117,19 @@ async def age_accept(turn: Turn) -> Result:
                 "be published with your name."
             )
         )
-        turn.draft["credit_mode"] = CreditMode.ANONYMOUS.value
-        turn.draft.pop("credit_name", None)
     return Next()
 
 
+def apply_age(draft: dict[str, Any], is_adult: bool) -> None:
+    """A storyteller under 18 is never published with their name."""
+    draft["is_adult"] = is_adult
+    if not is_adult:
+        draft["credit_mode"] = CreditMode.ANONYMOUS.value
+        draft.pop("credit_name", None)
+
+
 # -- credit --------------------------------------------------------------------------------
-def credit_prompt(turn: Turn) -> Prompt:
+def credit_prompt(turn: Turn | None = None) -> Prompt:
     return Prompt(
         _("If your story is published, how should we credit you?"),
         (
@@ -144,19 +161,28 @@ def _named(turn: Turn) -> bool:
 def credit_name_prompt(turn: Turn) -> Prompt:
     if turn.draft.get("credit_mode") == CreditMode.FIRST_NAME.value:
         return Prompt(_("What is your first name?"))
-    return Prompt(_("What is your full name, as it should appear?"))
+    return Prompt(full_name_question())
+
+
+def full_name_question() -> str:
+    return _("What is your full name, as it should appear?")
 
 
 async def credit_name_accept(turn: Turn) -> Result:
     text = (turn.inbound.text or "").strip() if turn.inbound.kind is InboundKind.TEXT else ""
-    if not text:
-        return Invalid(_("Please type your name."))
-    if len(text) > NAME_MAX or "\n" in text:
-        return Invalid(
-            _("That is a bit long for a name. Please use one line, up to 60 characters.")
-        )
+    problem = name_problem(text)
+    if problem:
+        return Invalid(problem)
     turn.draft["credit_name"] = text
     return Next()
+
+
+def name_problem(text: str) -> str | None:
+    if not text:
+        return _("Please type your name.")
+    if len(text) > NAME_MAX or "\n" in text:
+        return _("That is a bit long for a name. Please use one line, up to 60 characters.")
+    return None
 
 
 # -- the story -------------------------------------------------------------------------------
@@ -173,10 +199,7 @@ def story_prompt(turn: Turn) -> Prompt:
     files, chars = settings.story_max_media, settings.story_max_chars
     text = "\n\n".join(
         (
-            _(
-                "Now, tell your story, in your own words. Where did you start from, what "
-                "happened on the way, and what is your life like now?"
-            ),
+            story_question(),
             _("You can send several messages, photos, voice notes and short videos.")
             + " "
             + ngettext(
@@ -196,7 +219,14 @@ def story_prompt(turn: Turn) -> Prompt:
     return Prompt(text, (done_choice(),))
 
 
-def story_text(draft: dict[str, object]) -> str:
+def story_question() -> str:
+    return _(
+        "Now, tell your story, in your own words. Where did you start from, what "
+        "happened on the way, and what is your life like now?"
+    )
+
+
+def story_text(draft: Mapping[str, object]) -> str:
     parts = draft.get("parts") or []
     assert isinstance(parts, list)
     return "\n\n".join(str(p["text"]) for p in parts if str(p["text"]).strip())
@@ -237,12 +267,7 @@ async def story_accept(turn: Turn) -> Result:
     if new_text:
         total = len(story_text({"parts": parts})) + len(new_text)
         if total > settings.story_max_chars:
-            return Invalid(
-                _(
-                    "That message would make your story longer than {chars} characters, so I "
-                    "couldn't add it. Could you shorten it and send it again?"
-                ).format(chars=format_count(settings.story_max_chars, turn.locale))
-            )
+            return Invalid(too_long(settings, turn.locale))
         parts.append({"text": new_text, "message_id": inbound.message_id or ""})
     turn.draft["parts"], turn.draft["media"] = parts, media
     count = len(story_text({"parts": parts}))
@@ -257,6 +282,13 @@ async def story_accept(turn: Turn) -> Result:
         (done_choice(),),
     )
     return Stay()
+
+
+def too_long(settings: Settings, locale: str) -> str:
+    return _(
+        "That message would make your story longer than {chars} characters, so I "
+        "couldn't add it. Could you shorten it and send it again?"
+    ).format(chars=format_count(settings.story_max_chars, locale))
 
 
 def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | None:
@@ -282,7 +314,7 @@ def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | Non
 
 
 # -- message to the host community ---------------------------------------------------------
-def message_prompt(turn: Turn) -> Prompt:
+def message_prompt(turn: Turn | None = None) -> Prompt:
     return Prompt(
         _(
             "Optional: one line you would like to say to the people of the country where "
@@ -295,10 +327,17 @@ async def message_accept(turn: Turn) -> Result:
     text = (turn.inbound.text or "").strip() if turn.inbound.kind is InboundKind.TEXT else ""
     if not text:
         return Invalid(_("Please type one line, or skip."))
-    if len(text) > MESSAGE_MAX or "\n" in text:
-        return Invalid(_("Please keep it to one line of up to 200 characters."))
+    problem = message_problem(text)
+    if problem:
+        return Invalid(problem)
     turn.draft["community_message"] = text
     return Next()
+
+
+def message_problem(text: str) -> str | None:
+    if len(text) > MESSAGE_MAX or "\n" in text:
+        return _("Please keep it to one line of up to 200 characters.")
+    return None
 
 
 # -- preview and submit ----------------------------------------------------------------------
@@ -364,9 +403,15 @@ def make_preview_accept(engine: DialogEngine) -> Callable[[Turn], Awaitable[Resu
     return preview_accept
 
 
-async def submit(turn: Turn) -> None:
-    """Store the story and its first revision, and put it in the moderation queue."""
-    d, deps, session = turn.draft, turn.deps, turn.session
+async def submit(turn: Turn, draft: Mapping[str, Any] | None = None) -> None:
+    """Store the story and its first revision, and put it in the moderation queue.
+
+    Args:
+        turn: the event being handled.
+        draft: the story's fields; the conversation's draft when omitted (a form passes
+            its own, so a story being told in the chat meanwhile stays as it is).
+    """
+    d, deps, session = turn.draft if draft is None else draft, turn.deps, turn.session
     text = story_text(d)
     story = Story(
         participant_id=turn.participant_id,
@@ -436,6 +481,14 @@ def _wake_outbox(turn: Turn) -> Callable[[], Awaitable[None]]:
     return wake
 
 
+def origin_question() -> str:
+    return _("Which country do you come from?")
+
+
+def residence_question() -> str:
+    return _("In which country do you live now?")
+
+
 def build_story_flow(engine: DialogEngine) -> Flow:
     preview_accept = make_preview_accept(engine)
 
@@ -458,13 +511,13 @@ def build_story_flow(engine: DialogEngine) -> Flow:
             Step("credit_name", credit_name_prompt, credit_name_accept, when=_named),
             Step(
                 "origin",
-                country_prompt(lambda: _("Which country do you come from?")),
+                country_prompt(origin_question),
                 country_accept("origin"),
                 optional=True,
             ),
             Step(
                 "residence",
-                country_prompt(lambda: _("In which country do you live now?")),
+                country_prompt(residence_question),
                 country_accept("residence"),
                 optional=True,
             ),
@@ -473,6 +526,152 @@ def build_story_flow(engine: DialogEngine) -> Flow:
             Step("preview", preview_prompt, preview_accept),
         ),
     )
+
+
+# -- a whole story at once: the story form (a Slack modal) ---------------------------------
+FORM_COMMAND = "storyform"
+
+
+class FieldKind(enum.StrEnum):
+    CONSENT = "consent"  # one box to tick: the first choice
+    CHOICE = "choice"  # one of the choices
+    LINE = "line"  # one line of text
+    TEXT = "text"  # the story: several lines
+    COUNTRY = "country"  # a country, typed
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """One question of the story form, worded as the chat flow's step asks it.
+
+    Args:
+        id: the key of its answer.
+        label: the question.
+        kind: how it is answered.
+        choices: the choices; the answer is the chosen ``Choice.id``.
+        optional: whether it may stay empty.
+        max_length: the longest answer, in characters.
+        hint: a short help text.
+    """
+
+    id: str
+    label: str
+    kind: FieldKind
+    choices: tuple[Choice, ...] = ()
+    optional: bool = False
+    max_length: int | None = None
+    hint: str | None = None
+
+
+def story_form(settings: Settings) -> tuple[FormField, ...]:
+    """The story form's questions, in the active locale."""
+    consent, age, credit = consent_prompt(), age_prompt(), credit_prompt()
+    country_hint = _("Type the name of the country, or skip.")
+    return (
+        FormField("consent", consent.text, FieldKind.CONSENT, consent.choices[:1]),
+        FormField("is_adult", age.text, FieldKind.CHOICE, age.choices),
+        FormField("credit_mode", credit.text, FieldKind.CHOICE, credit.choices),
+        FormField(
+            "credit_name", full_name_question(), FieldKind.LINE, optional=True, max_length=NAME_MAX
+        ),
+        FormField("origin", origin_question(), FieldKind.COUNTRY, optional=True, hint=country_hint),
+        FormField(
+            "residence", residence_question(), FieldKind.COUNTRY, optional=True, hint=country_hint
+        ),
+        FormField("text", story_question(), FieldKind.TEXT, max_length=settings.story_max_chars),
+        FormField(
+            "community_message",
+            message_prompt().text,
+            FieldKind.LINE,
+            optional=True,
+            max_length=MESSAGE_MAX,
+        ),
+    )
+
+
+def form_draft(
+    answers: Mapping[str, object], settings: Settings, locale: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The draft the chat flow builds from the same answers, and what is wrong with them.
+
+    Call inside the locale's ``Translator.use``. The rules are the flow's own: consent,
+    no name for anyone under 18, a name when named, one country per answer, the story's
+    length, one short line to the host community.
+
+    Returns:
+        The draft for :func:`submit`, and a kind reason per field id (empty when none).
+    """
+
+    def answer(key: str) -> str:
+        value = answers.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+    draft: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    if answer("consent") == "c:yes":
+        draft["consent_version"] = settings.consent_version
+    else:
+        problems["consent"] = _("Please choose one of the buttons.")
+    if answer("is_adult") not in {"c:yes", "c:no"}:
+        problems["is_adult"] = _("Please choose one of the buttons.")
+    credit = answer("credit_mode").removeprefix("c:")
+    if credit in {mode.value for mode in CreditMode}:
+        draft["credit_mode"] = credit
+    else:
+        problems["credit_mode"] = _("Please choose one of the buttons.")
+    apply_age(draft, answer("is_adult") != "c:no")
+    if draft["is_adult"] and credit in {CreditMode.FULL_NAME.value, CreditMode.FIRST_NAME.value}:
+        name = answer("credit_name")
+        if problem := name_problem(name):
+            problems["credit_name"] = problem
+        else:
+            draft["credit_name"] = name
+    for key in ("origin", "residence"):
+        if typed := answer(key):
+            matches = search_countries(typed, locale)
+            if len(matches) == 1:
+                draft[key] = matches[0][0]
+            elif not matches:
+                problems[key] = _(
+                    "I couldn't find a country with that name. Please try another spelling."
+                )
+            else:
+                names = ", ".join(name for _code, name in matches)
+                problems[key] = _("Which country do you mean?") + " " + names
+    text = answer("text")
+    if not text:
+        problems["text"] = _("Your story is still empty. Please write or send something first.")
+    elif len(text) > settings.story_max_chars:
+        problems["text"] = too_long(settings, locale)
+    else:
+        draft["parts"] = [{"text": text, "message_id": ""}]
+    if message := answer("community_message"):
+        if problem := message_problem(message):
+            problems["community_message"] = problem
+        else:
+            draft["community_message"] = message
+    return draft, problems
+
+
+async def submit_form(turn: Turn) -> None:
+    """The story form sent in one go: its answers as JSON in the command's arguments.
+
+    The same checks as :func:`form_draft` and the same :func:`submit` as the chat flow;
+    a story being told in the chat meanwhile is left as it is.
+    """
+    try:
+        answers = json.loads(turn.inbound.args)
+    except ValueError:
+        answers = None
+    if not isinstance(answers, dict):
+        turn.say(_("Sorry, I can't use this kind of message here."))
+        return
+    draft, problems = form_draft(answers, turn.deps.settings, turn.locale)
+    if problems:
+        turn.say("\n".join(problems.values()))
+        return
+    record_consent(turn)
+    await submit(turn, draft)
 
 
 # -- revising a story a moderator sent back ------------------------------------------------
