@@ -89,7 +89,6 @@ class Scheduler:
                 stamp = conversation.last_activity_at.isoformat()
                 if await outbox.enqueue(
                     session,
-                    db,
                     dedupe_key=f"remind:{conversation.id}:{stamp}",
                     platform=participant.platform,
                     chat_id=participant.chat_id,

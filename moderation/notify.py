@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import OutboxMessage, OutboxStatus, Participant, utcnow
+from storage.models import OutboxMessage, OutboxStatus, Participant
+from storage.outbox import enqueue
 
 
 class NoticeKind(enum.StrEnum):
@@ -42,35 +41,6 @@ FEED = Channel(platform="feed", chat_id="public")
 """The public web feed: always a publication channel unless the caller says otherwise."""
 
 
-async def _enqueue(
-    session: AsyncSession,
-    *,
-    dedupe_key: str,
-    platform: str,
-    chat_id: str,
-    payload: dict[str, Any],
-    participant_id: int | None = None,
-) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = utcnow()
-    await session.execute(
-        insert(OutboxMessage)
-        .values(
-            dedupe_key=dedupe_key,
-            platform=platform,
-            chat_id=chat_id,
-            participant_id=participant_id,
-            payload=payload,
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-
-
 async def notify_storyteller(
     session: AsyncSession,
     *,
@@ -92,7 +62,7 @@ async def notify_storyteller(
     ).one_or_none()
     if person is None:
         return
-    await _enqueue(
+    await enqueue(
         session,
         dedupe_key=f"notify:{story_id}:{version}:{kind.value}",
         platform=person.platform,
@@ -113,7 +83,7 @@ async def enqueue_publication(
 ) -> None:
     """Queue one publication job per channel for the approved revision."""
     for channel in channels:
-        await _enqueue(
+        await enqueue(
             session,
             dedupe_key=f"publish:{story_id}:{revision_id}:{channel.key}",
             platform=channel.platform,

@@ -99,6 +99,13 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The session's dialect ``INSERT`` (with ``on_conflict_do_nothing/do_update``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.db import Database
+from storage.db import Database, dialect_insert
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 MAX_ATTEMPTS = 12
@@ -30,7 +30,6 @@ class DueMessage:
 
 async def enqueue(
     session: AsyncSession,
-    db: Database,
     *,
     dedupe_key: str,
     platform: str,
@@ -42,7 +41,7 @@ async def enqueue(
     """Add a message in the caller's transaction. False if that dedupe key exists."""
     now = utcnow()
     stmt = (
-        db.insert(OutboxMessage)
+        dialect_insert(session, OutboxMessage)
         .values(
             dedupe_key=dedupe_key,
             platform=platform,

@@ -117,7 +117,6 @@ class ReviewService:
         for platform, chat_id in self.card_surfaces():
             await outbox.enqueue(
                 session,
-                self.deps.db,
                 dedupe_key=f"card:{item_id}:new:{platform}:{chat_id}",
                 platform=platform,
                 chat_id=chat_id,
@@ -136,7 +135,6 @@ class ReviewService:
         for card in cards:
             await outbox.enqueue(
                 session,
-                self.deps.db,
                 dedupe_key=f"card:{item_id}:{version}:{card.platform}:{card.chat_id}",
                 platform=card.platform,
                 chat_id=card.chat_id,
@@ -175,7 +173,6 @@ class ReviewService:
         for post in posts:
             await outbox.enqueue(
                 session,
-                self.deps.db,
                 dedupe_key=f"takedown:{story_id}:{post.platform}:{post.chat_id}",
                 platform=post.platform,
                 chat_id=post.chat_id,

@@ -43,7 +43,6 @@ async def queue(
     async with db.transaction() as session:
         await outbox.enqueue(
             session,
-            db,
             dedupe_key=key,
             platform="test",
             chat_id=chat,

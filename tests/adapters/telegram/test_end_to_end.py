@@ -318,7 +318,6 @@ async def queue(db: Database, key: str, chat_id: str, participant_id: int | None
     async with db.transaction() as session:
         await outbox.enqueue(
             session,
-            db,
             dedupe_key=key,
             platform="telegram",
             chat_id=chat_id,
