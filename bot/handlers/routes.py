@@ -7,7 +7,7 @@ import re
 from bot.core.dialog import DialogEngine
 from bot.core.router import Router
 from bot.core.turn import Turn
-from bot.handlers import language, menu, mystories, pledge, privacy, story
+from bot.handlers import language, menu, moderators, mystories, pledge, privacy, story
 from bot.i18n import _
 
 REFERRAL = re.compile(r"^ref-([A-Za-z0-9_-]{1,48})$")
@@ -102,6 +102,7 @@ def build_router() -> Router:
         "language": ask_language,
         "privacy": show_privacy,
         "cancel": cancel,
+        "dashboard": moderators.dashboard_link,
         story.FORM_COMMAND: story.submit_form,  # the story form (a Slack modal)
     }.items():
         router.command(name, handler)

@@ -68,14 +68,19 @@ async def create_login_link(deps: Deps, moderator_id: str) -> str:
         UnknownModeratorError: ``moderator_id`` is not in the ``moderator`` table
             (moderators configured only in ``MODERATORS`` cannot hold dashboard tokens).
     """
-    now = utcnow()
     async with deps.db.transaction() as session:
-        if await session.get(ModeratorRecord, moderator_id) is None:
-            raise UnknownModeratorError(moderator_id)
-        await session.execute(
-            delete(DashboardToken).where(col(DashboardToken.expires_at) < now - timedelta(days=1))
-        )
-        token = _issue(session, LOGIN, moderator_id, now)
+        return await issue_login_link(session, deps, moderator_id)
+
+
+async def issue_login_link(session: AsyncSession, deps: Deps, moderator_id: str) -> str:
+    """:func:`create_login_link` inside the caller's transaction (a chat turn's)."""
+    now = utcnow()
+    if await session.get(ModeratorRecord, moderator_id) is None:
+        raise UnknownModeratorError(moderator_id)
+    await session.execute(
+        delete(DashboardToken).where(col(DashboardToken.expires_at) < now - timedelta(days=1))
+    )
+    token = _issue(session, LOGIN, moderator_id, now)
     return f"{deps.settings.resolved_public_url}{LOGIN_PATH}/{token}"
 
 
