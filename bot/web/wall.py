@@ -136,11 +136,12 @@ class StoryWall:
     def story_url(self, story_id: int) -> str:
         return f"{self.base_url}/stories/{story_id}"
 
-    def _reader_locale(self, request: Request) -> str:
-        """``?lang=`` when given, else the browser's Accept-Language."""
+    def _reader_locale(self, request: Request) -> tuple[str, str]:
+        """The reader's locale (``?lang=`` when given, else the browser's
+        Accept-Language), and what the page's own links carry (``""``: nothing chosen)."""
         chosen = request.query_params.get("lang", "")[:32]
-        hint = chosen or request.headers.get("accept-language")
-        return self.deps.translator.negotiate(hint)
+        locale = self.deps.translator.negotiate(chosen or request.headers.get("accept-language"))
+        return locale, locale if chosen else ""
 
     async def _page(self, request: Request, size: int) -> tuple[list[PublishedStory], int, bool]:
         page = max(1, positive_int(request.query_params.get("page")))
@@ -191,8 +192,7 @@ class StoryWall:
 
     async def index(self, request: Request) -> Response:
         stories, page, more = await self._page(request, PAGE_SIZE)
-        locale = self._reader_locale(request)
-        lang = request.query_params.get("lang", "")
+        locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             entries = [self._page_entry(item, active) for item in stories]
         return self._render(
@@ -201,13 +201,14 @@ class StoryWall:
             locale,
             {
                 "stories": entries,
+                "share": "/?start=story" if self.deps.settings.web_chat_enabled else None,
                 "newer": _query(lang, page - 1) if page > 1 else None,
                 "older": _query(lang, page + 1) if more else None,
             },
         )
 
     async def story(self, request: Request) -> Response:
-        locale = self._reader_locale(request)
+        locale, _lang = self._reader_locale(request)
         async with self.deps.db.transaction() as session:
             found = await published_stories(
                 session, limit=1, story_id=request.path_params["story_id"]
@@ -221,10 +222,9 @@ class StoryWall:
     # -- feeds ------------------------------------------------------------------------------
     async def json_feed(self, request: Request) -> Response:
         stories, page, more = await self._page(request, FEED_SIZE)
-        locale = self._reader_locale(request)
+        locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             items = [self._feed_entry(item, active) for item in stories]
-        lang = request.query_params.get("lang", "")
         body = {
             "stories": items,
             "locale": locale.replace("_", "-"),
@@ -235,7 +235,7 @@ class StoryWall:
     async def rss_feed(self, request: Request) -> Response:
         async with self.deps.db.transaction() as session:
             stories = await published_stories(session, limit=FEED_SIZE)
-        locale = self._reader_locale(request)
+        locale, _lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             rss = ET.Element("rss", version="2.0")
             channel = ET.SubElement(rss, "channel")

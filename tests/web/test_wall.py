@@ -61,6 +61,9 @@ async def test_newest_first_paginated_and_in_the_readers_language(
     japanese = await client.get("/stories?lang=ja")
     assert '<html lang="ja" dir="ltr">' in japanese.text
     assert "シリア" in japanese.text and "日本" in japanese.text  # Syria, Japan
+    assert 'href="/stories?lang=ja&amp;page=2"' in japanese.text
+    odd = (await client.get("/stories?lang=%3Cb%3E")).text
+    assert "<b>" not in odd and 'href="/stories?lang=en&amp;page=2"' in odd
     by_header = await client.get("/stories.json", headers={"Accept-Language": "ja,en;q=0.5"})
     assert "シリア" in by_header.json()["stories"][0]["credit"]
     assert by_header.json()["locale"] == "ja"
