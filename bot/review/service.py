@@ -241,7 +241,9 @@ class ReviewService:
                     await self.refresh_cards(session, request.item_id)
             except DecisionConflict as conflict:
                 await self._refresh_after_conflict(request.item_id)
-                return Outcome(False, self._conflict_text(conflict), request.item_id)
+                async with self.deps.db.transaction() as session:
+                    number = await self._story_number(session, request.item_id)
+                return Outcome(False, self._conflict_text(conflict, number), request.item_id)
             except NotAllowed as refused:
                 await self._refused(moderator.id, request, refused.refusal)
                 return Outcome(False, self._refusal_text(refused.refusal), request.item_id)
@@ -263,19 +265,20 @@ class ReviewService:
         spans: Sequence[tuple[int, int]],
     ) -> str:
         item_id, version, action = request.item_id, request.version, request.action
+        number = await self._story_number(session, item_id)  # what cards and the wall show
         if action is ReviewAction.CLAIM:
             await claims.claim(session, item_id=item_id, moderator=moderator, version=version)
             return _("You are reviewing story #{number} for the next 10 minutes.").format(
-                number=item_id
+                number=number
             )
         if action is ReviewAction.RELEASE:
             await claims.release(session, item_id=item_id, moderator=moderator)
-            return _("Story #{number} is back in the queue.").format(number=item_id)
+            return _("Story #{number} is back in the queue.").format(number=number)
         if action is ReviewAction.TAKEOVER:
             await claims.takeover(
                 session, item_id=item_id, lead=moderator, reason=text or "", version=version
             )
-            return _("You took over story #{number}.").format(number=item_id)
+            return _("You took over story #{number}.").format(number=number)
         if action is ReviewAction.APPROVE:
             await decisions.approve(
                 session,
@@ -284,7 +287,7 @@ class ReviewService:
                 moderator=moderator,
                 channels=self.publication_channels(),
             )
-            return _("Story #{number} is approved and will be published.").format(number=item_id)
+            return _("Story #{number} is approved and will be published.").format(number=number)
         if action is ReviewAction.REJECT:
             if request.reason is None:
                 raise ValueError("a rejection needs a reason code")
@@ -295,7 +298,7 @@ class ReviewService:
                 moderator=moderator,
                 reason=ReasonCode(request.reason or ReasonCode.OTHER.value),
             )
-            return _("Story #{number} is rejected.").format(number=item_id)
+            return _("Story #{number} is rejected.").format(number=number)
         if action is ReviewAction.CHANGES:
             if not text:
                 raise ValueError("needs the text for the storyteller")
@@ -303,11 +306,11 @@ class ReviewService:
                 session, item_id=item_id, version=version, moderator=moderator, reason=text
             )
             return _("The storyteller is asked for a change to story #{number}.").format(
-                number=item_id
+                number=number
             )
         if action is ReviewAction.ESCALATE:
             await decisions.escalate(session, item_id=item_id, version=version, moderator=moderator)
-            return _("Story #{number} is sent to the safety team.").format(number=item_id)
+            return _("Story #{number} is sent to the safety team.").format(number=number)
         if action is ReviewAction.REDACT:
             if text is None and not spans:
                 raise ValueError("needs the redacted text or spans")
@@ -320,7 +323,7 @@ class ReviewService:
                 text=text,
                 spans=spans,
             )
-            return _("A redacted version of story #{number} is saved.").format(number=item_id)
+            return _("A redacted version of story #{number} is saved.").format(number=number)
         if action is ReviewAction.UNPUBLISH:
             if request.reason is None:
                 raise ValueError("a take-down needs a reason code")
@@ -332,13 +335,18 @@ class ReviewService:
                 reason=ReasonCode(request.reason or ReasonCode.OTHER.value),
             )
             await self.take_down(session, decision.story_id)
-            return _("Story #{number} is taken down.").format(number=item_id)
+            return _("Story #{number} is taken down.").format(number=number)
         if action is ReviewAction.REOPEN:
             await decisions.reopen(
                 session, item_id=item_id, version=version, lead=moderator, note=text or ""
             )
-            return _("Story #{number} is back in review.").format(number=item_id)
+            return _("Story #{number} is back in review.").format(number=number)
         raise ValueError(action)
+
+    @staticmethod
+    async def _story_number(session: AsyncSession, item_id: int) -> int:
+        item = await session.get(ModerationItem, item_id)
+        return item.story_id if item is not None else item_id
 
     async def _refused(self, actor: str, request: ActionRequest, refusal: Refusal) -> None:
         log.warning(
@@ -360,23 +368,23 @@ class ReviewService:
             await self.refresh_cards(session, item_id)
         self.deps.outbox_wakeup.set()
 
-    def _conflict_text(self, conflict: DecisionConflict) -> str:
-        when = conflict.decided_at.strftime("%H:%M") if conflict.decided_at else ""
+    def _conflict_text(self, conflict: DecisionConflict, number: int) -> str:
+        when = conflict.decided_at.strftime("%H:%M UTC") if conflict.decided_at else ""
         if conflict.lease_owner:
             return _("Story #{number} is being reviewed by {who}.").format(
-                number=conflict.item_id, who=conflict.lease_owner
+                number=number, who=conflict.lease_owner
             )
         if conflict.decided_by:
             return _(
                 "Story #{number} was already handled by {who} at {time} (now {state})."
             ).format(
-                number=conflict.item_id,
+                number=number,
                 who=conflict.decided_by,
                 time=when,
                 state=conflict.state.value,
             )
         return _("Story #{number} has changed since you saw it (now {state}).").format(
-            number=conflict.item_id, state=conflict.state.value
+            number=number, state=conflict.state.value
         )
 
     def _refusal_text(self, refusal: Refusal) -> str:
