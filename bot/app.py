@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.adapters.slack import SlackAdapter, build_slack  # slack (issue [4])
 from bot.adapters.telegram import TelegramAdapter
 from bot.adapters.telegram.moderation import TelegramModerationGroup
 from bot.adapters.telegram.wiring import build_telegram
@@ -74,6 +75,7 @@ class Bot:
     review: ReviewService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     telegram: TelegramAdapter | None = None  # telegram (issue [2]): None without a token
+    slack: SlackAdapter | None = None  # slack (issue [4]): None without a token
     dashboard: Dashboard | None = None  # moderation dashboard (issue [3])
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -87,10 +89,14 @@ class Bot:
         # -- platform adapters started here (Telegram: issue [2]; Slack: issue [4]) --
         if self.telegram is not None:
             await self.telegram.start()
+        if self.slack is not None:  # slack (issue [4])
+            await self.slack.start()
 
     async def stop(self) -> None:
         if self.telegram is not None:  # first: its updates in hand still need the database
             await self.telegram.stop()
+        if self.slack is not None:  # slack (issue [4]): likewise
+            await self.slack.stop()
         self.scheduler.shutdown()
         for task in self.tasks:
             task.cancel()
@@ -132,6 +138,10 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         telegram.group_handler = TelegramModerationGroup(
             deps, review, telegram.bot, telegram.sender
         )
+    # -- slack (issue [4]): DMs, commands, Home tab, modals, the moderators' channel --
+    slack = build_slack(deps, core, review)
+    if slack is not None:
+        dispatcher.add_sender(slack.sender)
     # -- moderation dashboard (issue [3]) --
     dashboard = Dashboard(deps, review, session_secret=secrets.session)
     return Bot(
@@ -143,6 +153,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         scheduler,
         review,
         telegram=telegram,
+        slack=slack,
         dashboard=dashboard,
     )
 
@@ -180,6 +191,8 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         routes += bot.webchat.routes()
     if bot.telegram is not None:  # telegram (issue [2]): the webhook, in webhook mode
         routes += bot.telegram.routes()
+    if bot.slack is not None:  # slack (issue [4]): /slack/events, in HTTP mode
+        routes += bot.slack.routes()
     # -- moderation dashboard and public story wall (issue [3]) --
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()

@@ -51,11 +51,16 @@ def share_link(turn: Turn, campaign: str) -> str:
 
 async def total_line(turn: Turn, campaign: str) -> str:
     total = await pledges.pledge_total(turn.session, campaign)
+    return total_text(total, turn.locale)
+
+
+def total_text(total: int, locale: str) -> str:
+    """ "12,345 people have taken the pledge.", in the active locale's words and digits."""
     return ngettext(
         "{count} person has taken the pledge.",
         "{count} people have taken the pledge.",
         total,
-    ).format(count=format_count(total, turn.locale))
+    ).format(count=format_count(total, locale))
 
 
 # -- steps -----------------------------------------------------------------------------------

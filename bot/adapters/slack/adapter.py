@@ -1,0 +1,460 @@
+"""Running the Slack side: slack-bolt's AsyncApp over Socket Mode or HTTP.
+
+The path of one request, in Bolt's order: verify the signature and timestamp (HTTP; a
+bad one is 401 and nothing runs) -> URL verification -> authorise (``auth.test`` once) ->
+ignore the app's own events -> the listener below, which acknowledges at once (Slack
+waits 3 seconds at most) and hands the work to a task of its own. The tasks of one
+person run one at a time, in arrival order; different people concurrently. A task
+parses the payload into an ``Inbound``, calls ``core.handle`` (which records the
+event's key first: a retried event or a repeated click has no second effect) and sends
+the replies to the person's DM. The moderators' channel goes to its own surface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.adapters.slack import views
+from bot.adapters.slack.moderation import SlackModerationChannel
+from bot.adapters.slack.parsing import (
+    PLATFORM,
+    Person,
+    action_key,
+    choice_inbound,
+    command_inbound,
+    interaction_key,
+    message_inbound,
+)
+from bot.adapters.slack.people import People
+from bot.adapters.slack.rendering import CHOICE_ACTION, LINK_ACTION
+from bot.adapters.slack.sender import BAD_TOKEN, SlackSender, error_code
+from bot.config import Settings
+from bot.core.delivery import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.core.deps import Deps
+from bot.core.events import Inbound, Outgoing
+from bot.core.locks import KeyedLocks
+from bot.handlers import menu
+from bot.handlers.pledge import total_text
+from bot.handlers.story import FORM_COMMAND, form_draft, story_form
+from bot.i18n import _
+from storage.pledges import pledge_total
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
+# A direct reply that meets a rate limit or a 5xx is retried in place this many times;
+# what cannot be delivered by then is logged (the person can ask again).
+REPLY_ATTEMPTS = 3
+MAX_REPLY_WAIT = 30.0
+ERROR_MAX = 300
+
+
+class Core(Protocol):
+    """What the adapter needs of :class:`bot.core.service.BotCore`."""
+
+    async def handle(self, inbound: Inbound) -> list[Outgoing]: ...
+
+    async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
+
+
+def api_base_url(url: str) -> str:
+    """slack_sdk joins ``base_url`` and the method name: it must end with a slash."""
+    return url if url.endswith("/") else url + "/"
+
+
+class SlackAdapter:
+    """The Slack platform: DMs, slash commands, the Home tab, modals, the moderators' channel.
+
+    Socket Mode when ``SLACK_APP_TOKEN`` is set (development, no public URL), otherwise
+    HTTP at ``/slack/events`` on the app's one Starlette router, verified with
+    ``SLACK_SIGNING_SECRET``.
+
+    Args:
+        settings: the bot's settings; ``slack_bot_token`` must be set.
+        core: handles inbound events and reachability changes.
+        deps: the database (a person's language, the pledge count) and the translator.
+        request_timeout: seconds to wait for a Web API answer.
+        reply_backoff: base seconds between retries of a direct reply after a 5xx.
+
+    Raises:
+        ValueError: no bot token, or HTTP mode without a signing secret.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: Core,
+        deps: Deps,
+        *,
+        request_timeout: float = 10.0,
+        reply_backoff: float = 0.5,
+    ) -> None:
+        if settings.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        self.settings = settings
+        self.core = core
+        self.deps = deps
+        self.mode: Literal["socket", "http"] = "socket" if settings.slack_app_token else "http"
+        secret = settings.slack_signing_secret
+        signing_secret = secret.get_secret_value() if secret is not None else ""
+        if self.mode == "http" and not signing_secret:
+            # Without it, anyone could post forged events: refuse to serve HTTP.
+            raise ValueError("SLACK_SIGNING_SECRET is required without SLACK_APP_TOKEN")
+        self._request_timeout = request_timeout
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=api_base_url(settings.slack_api_url),
+            timeout=int(request_timeout),
+        )
+        self.app = AsyncApp(
+            name="together-bot",
+            signing_secret=signing_secret,
+            client=self.client,
+            # The listeners only acknowledge and start a task: answering after them is
+            # answering at once, without Bolt's 10 ms polling for the ack.
+            process_before_response=True,
+        )
+        self.sender = SlackSender(self.client)
+        self.people = People(self.client, deps.db, deps.translator)
+        self.moderation: SlackModerationChannel | None = None
+        self._http = AsyncSlackRequestHandler(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._reply_backoff = reply_backoff
+        self._serial = KeyedLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.processed = 0
+        self._register()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """The events endpoint (HTTP mode only) for the app's one Starlette router."""
+        if self.mode != "http":
+            return []
+        return [Route(EVENTS_PATH, self._endpoint, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Check the token (``auth.test``), then connect Socket Mode when configured.
+
+        A network failure does not stop the app (Socket Mode keeps trying in the
+        background); a rejected token raises.
+        """
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._request_timeout)
+        )
+        self.client.session = self._session
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            if error_code(exc) in BAD_TOKEN:
+                await self._close_session()
+                raise ValueError("Slack rejected SLACK_BOT_TOKEN") from None
+            log.warning("slack auth.test failed", extra={"error": error_code(exc)})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack unreachable at start", extra={"error": type(exc).__name__})
+        if self.mode == "socket":
+            assert self.settings.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app,
+                self.settings.slack_app_token.get_secret_value(),
+                web_client=self.client,
+            )
+            self._connecting = asyncio.create_task(self._connect(), name="slack-socket-mode")
+
+    async def _connect(self) -> None:
+        assert self._socket is not None
+        delay = 1.0
+        while True:
+            try:
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("slack socket mode not connected", extra={"error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(60.0, delay * 2)
+            else:
+                log.info("slack socket mode connected")
+                return
+
+    async def stop(self, *, drain_timeout: float = 10.0) -> None:
+        """Disconnect Socket Mode, finish the work in hand, close the HTTP session."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=drain_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._close_session()
+
+    async def drain(self) -> None:
+        """Wait until the work in hand (and any it started) is done."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            self.client.session = None
+            await self._session.close()
+            self._session = None
+
+    async def _endpoint(self, request: Request) -> Response:
+        # Nothing is read or run before Bolt verifies the signature, except this size cap.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            return Response(status_code=413)
+        return await self._http.handle(request)
+
+    # -- listeners (acknowledge, then work in a task) --------------------------------------
+    def _register(self) -> None:
+        app = self.app
+        app.event("message")(self._on_message)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.command("/pledge")(self._on_pledge_command)
+        app.command("/story")(self._on_story_command)
+        app.shortcut(views.SHARE_STORY_SHORTCUT)(self._on_story_shortcut)
+        app.action(re.compile(rf"^{re.escape(CHOICE_ACTION)}\.\d+$"))(self._on_choice)
+        app.action(re.compile(rf"^{re.escape(LINK_ACTION)}\.\d+$"))(self._on_link)
+        app.action(views.HOME_PLEDGE)(self._on_home_pledge)
+        app.action(views.HOME_STORY)(self._on_home_story)
+        app.view_submission(views.STORY_MODAL)(self._on_story_submitted)
+        app.view_submission(
+            re.compile(rf"^({re.escape(views.REASON_MODAL)}|{re.escape(views.REDACT_MODAL)})$")
+        )(self._on_moderation_modal)
+
+    def _spawn(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the ack; the work of one ``key`` (a person) in order."""
+        task = asyncio.create_task(self._run(key, work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            # Taken first thing: tasks start in creation order, so one person's work
+            # queues on their lock in arrival order.
+            async with self._serial.hold(key):
+                await work()
+        except Exception:
+            log.exception("slack work failed")
+        finally:
+            self.processed += 1
+
+    async def _on_message(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        event = body.get("event") or {}
+        event_id = str(body.get("event_id") or "")
+        changed = event.get("message")
+        edited_by = changed.get("user") if isinstance(changed, dict) else None
+        user = str(event.get("user") or edited_by or "")
+        channel = str(event.get("channel") or "")
+        if event.get("channel_type") != "im" or not user or not event_id or not channel:
+            return
+
+        async def work() -> None:
+            person = await self.people.person(user, dm_channel=channel)
+            inbound = message_inbound(event, event_id, person)
+            if inbound is not None:
+                await self._converse(inbound)
+
+        self._spawn(f"user:{user}", work)
+
+    async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        event = body.get("event") or {}
+        user = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user:
+            return
+        self._spawn(f"home:{user}", lambda: self.publish_home(user))
+
+    async def _on_pledge_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = str(body.get("user_id") or "")
+        if body.get("channel_name") == "directmessage" or not user:
+            await ack()
+        else:  # typed in a channel: say where the pledge is waiting
+            with self.deps.translator.use(self.people.cached_locale(user)):
+                await ack(_("I have sent you a direct message."))
+        if user:
+            key = interaction_key("cmd", body.get("trigger_id", ""), user)
+            self._spawn(f"user:{user}", lambda: self._command(user, key, "pledge"))
+
+    async def _on_story_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._open_story_modal(str(body.get("user_id") or ""), str(body.get("trigger_id") or ""))
+
+    async def _on_story_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._open_story_modal(_user(body), str(body.get("trigger_id") or ""))
+
+    async def _on_home_story(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._open_story_modal(_user(body), str(body.get("trigger_id") or ""))
+
+    async def _on_home_pledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = _user(body)
+        if user:
+            key = action_key(body, _first_action(body))
+            self._spawn(f"user:{user}", lambda: self._command(user, key, "pledge"))
+
+    async def _on_choice(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user, action = _user(body), _first_action(body)
+        value = str(action.get("value") or "")
+        channel = _channel(body)
+        if not user or not value or not channel:
+            return
+        key = action_key(body, action)
+        moderation = self.moderation
+        if moderation is not None and channel == moderation.channel:
+            trigger = str(body.get("trigger_id") or "")
+            self._spawn(f"mod:{user}", lambda: moderation.on_button(user, value, trigger, key))
+            return
+
+        async def work() -> None:
+            person = await self.people.person(user, dm_channel=channel)
+            await self._converse(choice_inbound(person, key, value, body))
+
+        self._spawn(f"user:{user}", work)
+
+    async def _on_link(self, ack: AsyncAck) -> None:
+        await ack()  # a share link opens in the browser; nothing to do here
+
+    async def _on_story_submitted(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        user = _user(body)
+        answers = views.answers(view)
+        locale = str(views.metadata(view).get("locale") or self.deps.translator.default)
+        with self.deps.translator.use(locale) as active:
+            _draft, problems = form_draft(answers, self.settings, active)
+        if problems:
+            # Shown under each field; the modal stays open and nothing is recorded.
+            errors = {field: text[:ERROR_MAX] for field, text in problems.items()}
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        if not user:
+            return
+        key = interaction_key("view", view.get("id", ""), user)
+        args = json.dumps(answers, ensure_ascii=False)
+        self._spawn(f"user:{user}", lambda: self._command(user, key, FORM_COMMAND, args))
+
+    async def _on_moderation_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body.get("view") or {}
+        user, moderation = _user(body), self.moderation
+        if moderation is None or not user:
+            return
+        key = interaction_key("view", view.get("id", ""), user)
+        self._spawn(f"mod:{user}", lambda: moderation.on_modal(user, view, key))
+
+    # -- the work --------------------------------------------------------------------------
+    async def _command(self, user_id: str, key: str, command: str, args: str = "") -> None:
+        person = await self.people.person(user_id)
+        await self._converse(command_inbound(person, key, command, args))
+
+    async def _converse(self, inbound: Inbound) -> None:
+        replies = await self.core.handle(inbound)
+        await self._reply(inbound, replies)
+
+    def _open_story_modal(self, user_id: str, trigger_id: str) -> None:
+        if user_id and trigger_id:
+            self._spawn(f"modal:{user_id}", lambda: self.open_story_modal(user_id, trigger_id))
+
+    async def open_story_modal(self, user_id: str, trigger_id: str) -> None:
+        """Open the story form (``views.open``) in the person's language."""
+        locale = await self.people.locale(user_id)
+        with self.deps.translator.use(locale) as active:
+            view = views.modal(
+                views.STORY_MODAL,
+                title=_("Share your story"),
+                submit=_("📨 Submit my story"),
+                close=_("✕ Cancel"),
+                blocks=views.form_blocks(story_form(self.settings)),
+                metadata={"locale": active},
+            )
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
+    async def publish_home(self, user_id: str) -> None:
+        """Publish the App Home tab with the live pledge count (``views.publish``)."""
+        locale = await self.people.locale(user_id)
+        async with self.deps.db.transaction() as session:
+            total = await pledge_total(session, self.settings.default_campaign)
+        with self.deps.translator.use(locale) as active:
+            view = views.home_view(
+                welcome=menu.welcome_text(),
+                total=total_text(total, active),
+                pledge=_("🤝 Take the pledge"),
+                story=_("📖 Share your story"),
+            )
+        await self.client.views_publish(user_id=user_id, view=view)
+
+    async def _reply(self, inbound: Inbound, replies: Sequence[Outgoing]) -> None:
+        for reply in replies:
+            if not await self._deliver_reply(inbound, reply):
+                return
+
+    async def _deliver_reply(self, inbound: Inbound, reply: Outgoing) -> bool:
+        """Send one direct reply; False when the rest should not be sent either."""
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                await self.sender.send(inbound.chat_id, reply)
+                return True
+            except RetryAfter as exc:
+                wait = exc.seconds
+            except TransientError:
+                wait = self._reply_backoff * 2**attempt
+            except Unreachable:
+                await self.core.set_reachable(PLATFORM, inbound.user_id, False)
+                return False
+            except PermanentError as exc:
+                log.warning("slack refused a reply", extra={"error": str(exc)})
+                return True
+            if attempt + 1 < REPLY_ATTEMPTS:
+                await asyncio.sleep(min(wait, MAX_REPLY_WAIT))
+        log.warning("slack reply not delivered", extra={"key": inbound.key})
+        return False
+
+
+def _user(body: Mapping[str, Any]) -> str:
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, Mapping) else ""
+
+
+def _first_action(body: Mapping[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
+
+
+def _channel(body: Mapping[str, Any]) -> str:
+    channel = body.get("channel")
+    if isinstance(channel, Mapping) and channel.get("id"):
+        return str(channel["id"])
+    container = body.get("container")
+    return str(container.get("channel_id") or "") if isinstance(container, Mapping) else ""
+
+
+__all__ = ["EVENTS_PATH", "Core", "Person", "SlackAdapter", "api_base_url"]

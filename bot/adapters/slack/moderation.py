@@ -1,0 +1,183 @@
+"""The moderators' Slack channel: card buttons and modals, through the review facade.
+
+Only glue, like the Telegram group: a button's value is parsed into an
+:class:`~bot.review.service.ActionRequest` (never trusted beyond item, version and
+action), the clicking account is resolved by the facade, and the outcome is told to that
+moderator alone (an ephemeral message). Reject and Take down ask for a reason in a modal;
+Redact opens the story's text in a modal to edit. Every card of the item, here and on
+other surfaces, is refreshed by the facade through the outbox (``chat.update`` here).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import views
+from bot.adapters.slack.parsing import PLATFORM
+from bot.adapters.slack.sender import SlackSender
+from bot.core.delivery import DeliveryError
+from bot.core.deps import Deps
+from bot.core.events import Choice, Outgoing
+from bot.i18n import _
+from bot.review.cards import load_card, reason_labels
+from bot.review.service import ActionRequest, ReviewAction, ReviewService
+from storage import repos
+
+log = logging.getLogger(__name__)
+REASON_BLOCK = "reason"
+TEXT_BLOCK = "text"
+
+
+class SlackModerationChannel:
+    """Handles the card buttons and modals of ``SLACK_MODERATION_CHANNEL``.
+
+    Args:
+        deps: the bot's dependencies (database, translator, settings).
+        review: the review facade every moderator surface goes through.
+        client: the Web API client (for ``views.open``).
+        sender: for the answers only the clicking moderator sees.
+        channel: the moderators' channel id.
+    """
+
+    def __init__(
+        self,
+        deps: Deps,
+        review: ReviewService,
+        client: AsyncWebClient,
+        sender: SlackSender,
+        channel: str,
+    ) -> None:
+        self.deps = deps
+        self.review = review
+        self.client = client
+        self.sender = sender
+        self.channel = channel
+
+    @property
+    def locale(self) -> str:
+        return self.deps.settings.moderation_locale
+
+    async def on_button(self, user_id: str, value: str, trigger_id: str, key: str) -> None:
+        """A card button: act at once, or open the modal that asks for more."""
+        if not await self._first_time(key):
+            return
+        with self.deps.translator.use(self.locale):
+            request = ActionRequest.parse(value)
+            if request is None:
+                await self._tell(user_id, _("This button is no longer valid."))
+                return
+            asks_reason = request.action in (ReviewAction.REJECT, ReviewAction.UNPUBLISH)
+            if (asks_reason and not request.reason) or request.action in (
+                ReviewAction.REDACT,
+                ReviewAction.CHANGES,
+            ):
+                if await self.review.moderator_for(PLATFORM, user_id) is None:
+                    # Refused and recorded by the facade, as any other action.
+                    outcome = await self.review.act_from(PLATFORM, user_id, request)
+                    await self._tell(user_id, outcome.message)
+                    return
+                if asks_reason:
+                    await self._open(trigger_id, self._reason_modal(request))
+                elif request.action is ReviewAction.REDACT:
+                    await self._open_redact(user_id, trigger_id, request)
+                else:
+                    await self._tell(user_id, self._dashboard_text(request.item_id))
+                return
+            outcome = await self.review.act_from(PLATFORM, user_id, request)
+            await self._tell(user_id, outcome.message)
+
+    async def on_modal(self, user_id: str, view: dict[str, Any], key: str) -> None:
+        """A submitted reason or redaction modal."""
+        if not await self._first_time(key):
+            return
+        request = ActionRequest.parse(str(views.metadata(view).get("request", "")))
+        if request is None:
+            return
+        given = views.answers(view)
+        with self.deps.translator.use(self.locale):
+            if view.get("callback_id") == views.REASON_MODAL:
+                reason = given.get(REASON_BLOCK, "")
+                request = ActionRequest.parse(f"{request.choice_id()}:{reason}")
+                if request is None:
+                    await self._tell(user_id, _("This button is no longer valid."))
+                    return
+                outcome = await self.review.act_from(PLATFORM, user_id, request)
+            else:
+                text = given.get(TEXT_BLOCK, "")
+                # No text at all is "needs more information" (the facade says so).
+                outcome = await self.review.act_from(
+                    PLATFORM, user_id, request, text=text if text.strip() else None
+                )
+            await self._tell(user_id, outcome.message)
+
+    # -- modals ------------------------------------------------------------------------------
+    def _reason_modal(self, request: ActionRequest) -> dict[str, Any]:
+        labels = reason_labels()
+        if request.action is ReviewAction.REJECT:
+            title, question = _("⛔ Reject"), _("Why is story #{number} rejected?")
+        else:
+            title, question = _("🗑 Take down"), _("Why is story #{number} taken down?")
+        choices = [Choice(code.value, label) for code, label in labels.items()]
+        return views.modal(
+            views.REASON_MODAL,
+            title=title,
+            submit=title,
+            close=_("✕ Cancel"),
+            blocks=[
+                views.select_block(REASON_BLOCK, question.format(number=request.item_id), choices)
+            ],
+            metadata={"request": request.choice_id()},
+        )
+
+    async def _open_redact(self, user_id: str, trigger_id: str, request: ActionRequest) -> None:
+        async with self.deps.db.transaction() as session:
+            card = await load_card(session, request.item_id)
+        if card is None:
+            await self._tell(user_id, _("This story no longer exists."))
+            return
+        if len(card.text) > views.INPUT_MAX:
+            await self._tell(user_id, self._dashboard_text(request.item_id))
+            return
+        label = _(
+            "Edit the text of story #{number}: remove what could identify the storyteller. "
+            "The original stays visible to moderators only."
+        ).format(number=request.item_id)
+        await self._open(
+            trigger_id,
+            views.modal(
+                views.REDACT_MODAL,
+                title=_("✂️ Redact"),
+                submit=_("✂️ Redact"),
+                close=_("✕ Cancel"),
+                blocks=[views.text_block(TEXT_BLOCK, label, card.text)],
+                metadata={"request": request.choice_id()},
+            ),
+        )
+
+    async def _open(self, trigger_id: str, view: dict[str, Any]) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack modal not opened", extra={"error": type(exc).__name__})
+
+    # -- answers -----------------------------------------------------------------------------
+    def _dashboard_text(self, item_id: int) -> str:
+        url = f"{self.deps.settings.resolved_public_url}/moderation/items/{item_id}"
+        return _("Open the dashboard to edit the text: {url}").format(url=url)
+
+    async def _tell(self, user_id: str, text: str) -> None:
+        try:
+            await self.sender.ephemeral(
+                self.channel, user_id, Outgoing(text=text, locale=self.locale)
+            )
+        except DeliveryError as exc:
+            log.info("slack ephemeral answer not shown", extra={"error": type(exc).__name__})
+
+    async def _first_time(self, key: str) -> bool:
+        async with self.deps.db.transaction() as session:
+            return await repos.record_event(session, self.deps.db, PLATFORM, key)

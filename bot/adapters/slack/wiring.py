@@ -1,0 +1,25 @@
+"""Building the Slack adapter for the composition root (``bot/app.py``)."""
+
+from __future__ import annotations
+
+from bot.adapters.slack.adapter import Core, SlackAdapter
+from bot.adapters.slack.moderation import SlackModerationChannel
+from bot.core.deps import Deps
+from bot.review.service import ReviewService
+
+
+def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter | None:
+    """The adapter, with the moderators' channel when configured; None without a bot token.
+
+    Raises:
+        ValueError: HTTP mode (no ``SLACK_APP_TOKEN``) without ``SLACK_SIGNING_SECRET``.
+    """
+    settings = deps.settings
+    if settings.slack_bot_token is None:
+        return None
+    adapter = SlackAdapter(settings, core, deps)
+    if settings.slack_moderation_channel:
+        adapter.moderation = SlackModerationChannel(
+            deps, review, adapter.client, adapter.sender, settings.slack_moderation_channel
+        )
+    return adapter
