@@ -21,7 +21,11 @@ async def page_factory(bot: Bot):  # type: ignore[no-untyped-def]
         errors: list[str] = []
 
         async def new_page(locale: str = "en-US"):  # type: ignore[no-untyped-def]
-            context = await browser.new_context(locale=locale, base_url=base_url)
+            context = await browser.new_context(
+                locale=locale,
+                base_url=base_url,
+                extra_http_headers={"Accept-Language": locale},
+            )
             page = await context.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on(
@@ -88,3 +92,24 @@ async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> 
         story = (await session.execute(select(Story))).scalar_one()
     assert story.state == "PENDING_REVIEW"
     assert (story.origin_country, story.current_country) == ("UA", "PL")
+
+
+async def test_the_arabic_web_chat_reads_right_to_left(page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = await page_factory(locale="ar-EG")
+    await page.goto("/")
+    await page.locator("#log .msg[data-from='bot']").first.wait_for()
+    assert await page.get_attribute("html", "dir") == "rtl"
+    assert await page.get_attribute("html", "lang") == "ar"
+    # The layout is mirrored: the log and the composer run right to left (the text box
+    # itself is dir="auto", so what a person types keeps its own direction).
+    for selector in ("#log", "#composer"):
+        direction = await page.eval_on_selector(selector, "el => getComputedStyle(el).direction")
+        assert direction == "rtl"
+    log = page.locator("#log")
+    welcome = await log.locator(".msg[data-from='bot']").first.inner_text()
+    assert "TOGETHER" in welcome and any("\u0600" <= ch <= "\u06ff" for ch in welcome)
+    # A person who picks English from the menu gets a left-to-right page without a reload.
+    await tap(page, "اللغة")
+    await tap(page, "English")
+    await log.get_by_text("From now on I will write to you in English.").wait_for()
+    await page.wait_for_function("document.documentElement.dir === 'ltr'")
