@@ -137,3 +137,47 @@ async def test_queue_counts(tbot: Bot, api: FakeTelegramApi) -> None:
     payload = api.make.message(7, chat=api.make.group_chat(GROUP), text="/queue")
     await tbot.telegram.process(Update.de_json(payload, tbot.telegram.bot))
     assert "PENDING_REVIEW: 1" in api.calls("sendMessage")[-1].params["text"]
+
+
+async def test_approved_story_is_posted_to_the_channel_and_taken_down_everywhere(
+    settings: Settings, db: Database, api: FakeTelegramApi
+) -> None:
+    configured = telegram_settings(
+        settings,
+        api,
+        telegram_moderation_chat_id=str(GROUP),
+        telegram_public_channel_id="-100555",
+        moderators={"lea": {"role": "lead", "accounts": ["telegram:9"]}},
+    )
+    bot = await make_bot(configured, db)
+    assert bot.telegram is not None
+    bot.telegram.sender.limiter = SendLimiter(UNLIMITED)
+    await bot.telegram.bot.initialize()
+    try:
+        await submit_story(bot)
+        card = next(
+            c for c in api.calls("sendMessage", ok_only=True) if c.params["chat_id"] == GROUP
+        )
+        await press(bot, api, 9, buttons(card)["✅ Approve"], card.result["message_id"])
+        while await bot.dispatcher.run_once():
+            pass
+        posts = [
+            c for c in api.calls("sendMessage", ok_only=True) if c.params["chat_id"] == -100555
+        ]
+        assert len(posts) == 1
+        post = posts[0].params["text"]
+        assert "Today I study nursing in Osaka." in post
+        assert "— Amina, from Syria, living in Japan" in post  # credited as chosen: first name
+        edited = [c for c in api.calls("editMessageText") if c.params["chat_id"] == GROUP]
+        await press(bot, api, 9, buttons(edited[-1])["🗑 Take down"], card.result["message_id"])
+        question = api.calls("sendMessage")[-1]
+        await press(bot, api, 9, buttons(question)["Personal data"], question.result["message_id"])
+        while await bot.dispatcher.run_once():
+            pass
+        deleted = [c for c in api.calls("deleteMessage") if c.params["chat_id"] == -100555]
+        assert [c.params["message_id"] for c in deleted] == [posts[0].result["message_id"]]
+        async with bot.deps.db.transaction() as session:
+            story = (await session.execute(select(Story))).scalar_one()
+        assert story.state == StoryState.UNPUBLISHED
+    finally:
+        await bot.telegram.bot.shutdown()
