@@ -213,7 +213,13 @@ class FakeSlackApi:
     # -- Socket Mode -----------------------------------------------------------------------
     @property
     def socket_connections(self) -> int:
+        """How many Socket Mode connections were ever opened."""
         return self._state.socket_connections
+
+    @property
+    def connected(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return len(self._sockets)
 
     async def send_envelope(
         self, kind: str, payload: Mapping[str, Any], *, retry_attempt: int = 0
@@ -396,9 +402,9 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         for key, value in form.items():
             params[key] = value
     for key in ("blocks", "view"):
-        value = params.get(key)
-        if isinstance(value, str) and value[:1] in "[{":
-            params[key] = json.loads(value)
+        encoded = params.get(key)
+        if isinstance(encoded, str) and encoded[:1] in "[{":
+            params[key] = json.loads(encoded)
     return params
 
 

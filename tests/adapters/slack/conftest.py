@@ -7,6 +7,7 @@ are signed as Slack signs them. :class:`SlackUser` is one person in that workspa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from bot.adapters.slack import SlackAdapter
 from bot.app import Bot, create_app
 from bot.config import Settings
 from storage.db import Database
+from storage.outbox import DueMessage
 from tests.conftest import make_bot
 from tests.fakes.slack_api import (
     SIGNING_SECRET,
@@ -57,6 +59,31 @@ async def api() -> AsyncIterator[FakeSlackApi]:
         yield fake
 
 
+class SentLog:
+    """Wraps the outbox's after-send hook: tells the test when a delivery is recorded
+    (e.g. a card registered with its ``ts``, so a refresh can find it)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.inner = bot.dispatcher.after_send
+        self.done: list[DueMessage] = []
+        self._changed = asyncio.Condition()
+        bot.dispatcher.after_send = self
+
+    async def __call__(self, due: DueMessage, message_id: str | None) -> None:
+        if self.inner is not None:
+            await self.inner(due, message_id)
+        async with self._changed:
+            self.done.append(due)
+            self._changed.notify_all()
+
+    async def wait_for_card(self, chat_id: str, within: float = 5.0) -> None:
+        def registered() -> bool:
+            return any("card" in d.payload and d.chat_id == chat_id for d in self.done)
+
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(registered)
+
+
 @dataclass
 class Workspace:
     """The bot's app as Slack reaches it: signed POSTs to ``/slack/events``."""
@@ -65,6 +92,7 @@ class Workspace:
     api: FakeSlackApi
     http: httpx.AsyncClient
     make: SlackRequests
+    sent: SentLog
 
     @property
     def adapter(self) -> SlackAdapter:
@@ -149,13 +177,14 @@ async def open_workspace(
     bot = await make_bot(settings, db)
     assert bot.slack is not None and bot.slack.mode == "http"
     assert bot.dispatcher.senders["slack"] is bot.slack.sender
+    sent = SentLog(bot)
     app = create_app(bot, migrate=False)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
     ):
-        yield Workspace(bot, api, http, SlackRequests())
+        yield Workspace(bot, api, http, SlackRequests(), sent)
 
 
 @pytest.fixture
