@@ -214,3 +214,20 @@ async def test_forged_and_repeated_clicks(workspace: Workspace) -> None:
     async with workspace.bot.deps.db.transaction() as session:
         story = (await session.execute(select(Story))).scalar_one()
     assert story.state == StoryState.PENDING_REVIEW
+
+
+async def test_a_published_story_is_taken_down_with_a_reason(workspace: Workspace) -> None:
+    card = await submit_story(workspace)
+    await click(workspace, "U0SOL", card, "Approve")
+    published = await card_update(workspace, card, lambda text: "published" in text.split("\n")[0])
+    await click(workspace, "U0SOL", published, "Take down")
+    opened = await workspace.api.wait_for_call("views.open", 2)
+    assert opened.result is not None
+    view = dict(opened.result["view"])
+    assert "Why is story #1 taken down?" in view["blocks"][0]["label"]["text"]
+    await workspace.deliver(
+        workspace.make.view_submission("U0SOL", view, {"reason": {"selected": "unsafe"}})
+    )
+    assert "taken down" in await told(workspace, "U0SOL", 2)
+    await card_update(workspace, card, lambda text: "taken down" in text.split("\n")[0])
+    assert await item_state(workspace) == StoryState.UNPUBLISHED
