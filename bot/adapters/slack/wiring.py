@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from bot.adapters.slack.adapter import Core, SlackAdapter
 from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.core.deps import Deps
 from bot.review.service import ReviewService
+
+log = logging.getLogger(__name__)
+# Button clicks name the channel by id: a "#name" here would never match them.
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter | None:
@@ -19,6 +26,8 @@ def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter |
         return None
     adapter = SlackAdapter(settings, core, deps)
     if settings.slack_moderation_channel:
+        if not CHANNEL_ID.match(settings.slack_moderation_channel):
+            log.warning("SLACK_MODERATION_CHANNEL should be a channel id (C…), not a name")
         adapter.moderation = SlackModerationChannel(
             deps, review, adapter.client, adapter.sender, settings.slack_moderation_channel
         )

@@ -64,6 +64,16 @@ async def tell_story(user: SlackUser) -> None:
     assert "Thank you for trusting us" in user.text
 
 
+async def start_anonymous_story(user: SlackUser) -> None:
+    """Through the questions to the story itself: anonymous, no countries."""
+    await user.send("/start story")
+    await user.tap("I agree")
+    await user.tap("Yes, I am 18")
+    await user.tap("Anonymous")
+    await user.tap("Skip")
+    await user.tap("Skip")
+
+
 # -- direct messages ------------------------------------------------------------------------
 async def test_pledge_in_a_direct_message(workspace: Workspace) -> None:
     user = workspace.user("U0KENJI")
@@ -106,12 +116,7 @@ async def posted_to(workspace: Workspace, channel: str, n: int = 1) -> Call:
 
 async def test_an_edited_message_updates_the_story_draft(workspace: Workspace) -> None:
     user = workspace.user("U0EDIT")
-    await user.send("/start story")
-    await user.tap("I agree")
-    await user.tap("Yes, I am 18")
-    await user.tap("Anonymous")
-    await user.tap("Skip")
-    await user.tap("Skip")
+    await start_anonymous_story(user)
     first = workspace.make.dm_event(user.user_id, "I came by sea.")
     await user._deliver(workspace.make.event(first))
     edit = {
@@ -391,12 +396,7 @@ async def test_mentions_in_a_story_never_ping_anyone(workspace: Workspace) -> No
     shown = "\n".join(texts_of(card)[1:])
     assert "Hello <!channel> and <⟦@U0ANA⟧[link]> & friends" in shown  # as written, plain_text
     # In the chat: what the person typed comes back as text too.
-    await user.send("/start story")
-    await user.tap("I agree")
-    await user.tap("Yes, I am 18")
-    await user.tap("Anonymous")
-    await user.tap("Skip")
-    await user.tap("Skip")
+    await start_anonymous_story(user)
     # Slack escapes what a person types and writes their @channel as a mention.
     await user.send("I typed &lt;!here&gt; and said <!channel> to <@U0ANA|ana>")
     await user.tap("I'm done")
