@@ -144,3 +144,9 @@ def memory_sender(bot: Bot) -> MemorySender:
     sender = bot.dispatcher.senders["memory"]
     assert isinstance(sender, MemorySender)
     return sender
+
+
+@pytest.fixture
+async def sqlite_bot(settings: Settings, sqlite_db: Database) -> Bot:
+    """A whole bot on SQLite only (for tests about words, not storage)."""
+    return await make_bot(settings, sqlite_db)
