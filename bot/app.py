@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderation.screening import Screener
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -42,6 +41,7 @@ from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from bot.web.dashboard import Dashboard  # moderation dashboard (issue [3])
 from bot.web.wall import StoryWall  # public story wall and feeds (issue [3])
+from moderation.screening import Screener
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.migrate import upgrade
