@@ -6,9 +6,14 @@ errors below: wait ``retry_after``, back off and retry, or stop sending to that 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from bot.core.events import Outgoing
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -50,3 +55,47 @@ class Sender(Protocol):
             RetryAfter, TransientError, Unreachable, PermanentError.
         """
         ...
+
+
+# A direct reply that meets a 429 or a 5xx is retried in place this many times; what
+# cannot be delivered by then is logged (the person can ask again).
+REPLY_ATTEMPTS = 3
+MAX_REPLY_WAIT = 30.0
+
+
+async def send_replies(
+    sender: Sender,
+    chat_id: str,
+    replies: Sequence[Outgoing],
+    *,
+    on_unreachable: Callable[[], Awaitable[None]],
+    backoff: float = 0.5,
+    attempts: int = REPLY_ATTEMPTS,
+) -> bool:
+    """Send direct replies in order, retrying each in place on 429 or a 5xx.
+
+    A reply the platform refuses for good is skipped; when the person is unreachable,
+    ``on_unreachable`` runs and the rest is not sent. Returns False when a reply could
+    not be delivered (the later ones are then not sent either, to keep the order).
+    """
+    for reply in replies:
+        for attempt in range(attempts):
+            try:
+                await sender.send(chat_id, reply)
+                break
+            except RetryAfter as exc:
+                wait = exc.seconds
+            except TransientError:
+                wait = backoff * 2**attempt
+            except Unreachable:
+                await on_unreachable()
+                return False
+            except PermanentError as exc:
+                log.warning("reply refused", extra={"platform": sender.platform, "error": str(exc)})
+                break
+            if attempt + 1 < attempts:
+                await asyncio.sleep(min(wait, MAX_REPLY_WAIT))
+        else:
+            log.warning("reply not delivered", extra={"platform": sender.platform})
+            return False
+    return True

@@ -45,7 +45,7 @@ from bot.adapters.slack.people import People
 from bot.adapters.slack.rendering import CHOICE_ACTION, LINK_ACTION
 from bot.adapters.slack.sender import BAD_TOKEN, SlackSender, error_code
 from bot.config import Settings
-from bot.core.delivery import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.core.delivery import send_replies
 from bot.core.deps import Deps
 from bot.core.events import Inbound, Outgoing
 from bot.core.locks import KeyedLocks
@@ -59,10 +59,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
-# A direct reply that meets a rate limit or a 5xx is retried in place this many times;
-# what cannot be delivered by then is logged (the person can ask again).
-REPLY_ATTEMPTS = 3
-MAX_REPLY_WAIT = 30.0
 ERROR_MAX = 300
 
 
@@ -412,30 +408,16 @@ class SlackAdapter:
         await self.client.views_publish(user_id=user_id, view=view)
 
     async def _reply(self, inbound: Inbound, replies: Sequence[Outgoing]) -> None:
-        for reply in replies:
-            if not await self._deliver_reply(inbound, reply):
-                return
+        async def unreachable() -> None:
+            await self.core.set_reachable(PLATFORM, inbound.user_id, False)
 
-    async def _deliver_reply(self, inbound: Inbound, reply: Outgoing) -> bool:
-        """Send one direct reply; False when the rest should not be sent either."""
-        for attempt in range(REPLY_ATTEMPTS):
-            try:
-                await self.sender.send(inbound.chat_id, reply)
-                return True
-            except RetryAfter as exc:
-                wait = exc.seconds
-            except TransientError:
-                wait = self._reply_backoff * 2**attempt
-            except Unreachable:
-                await self.core.set_reachable(PLATFORM, inbound.user_id, False)
-                return False
-            except PermanentError as exc:
-                log.warning("slack refused a reply", extra={"error": str(exc)})
-                return True
-            if attempt + 1 < REPLY_ATTEMPTS:
-                await asyncio.sleep(min(wait, MAX_REPLY_WAIT))
-        log.warning("slack reply not delivered", extra={"key": inbound.key})
-        return False
+        await send_replies(
+            self.sender,
+            inbound.chat_id,
+            replies,
+            on_unreachable=unreachable,
+            backoff=self._reply_backoff,
+        )
 
 
 def _user(body: Mapping[str, Any]) -> str:

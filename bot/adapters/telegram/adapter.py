@@ -34,7 +34,7 @@ from bot.adapters.telegram.polling import Poller, RawUpdatesBot
 from bot.adapters.telegram.sender import TelegramSender
 from bot.adapters.telegram.webhook import WebhookEndpoint, webhook_path, webhook_secret
 from bot.config import Settings
-from bot.core.delivery import PermanentError, RetryAfter, TransientError, Unreachable
+from bot.core.delivery import send_replies
 from bot.core.events import Inbound, Outgoing
 from bot.core.locks import KeyedLocks
 from bot.i18n.translator import Translator
@@ -42,10 +42,6 @@ from bot.i18n.translator import Translator
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
-# A direct reply that meets a 429 or a 5xx is retried in place this many times; what
-# cannot be delivered by then is logged (the person can ask again).
-REPLY_ATTEMPTS = 3
-MAX_REPLY_WAIT = 30.0
 
 GroupHandler = Callable[[Update], Awaitable[None]]
 CommandMenus = Mapping[str, Sequence[tuple[str, str]]]
@@ -316,30 +312,16 @@ class TelegramAdapter:
 
     # -- replying --------------------------------------------------------------------------
     async def _reply(self, inbound: Inbound, replies: Sequence[Outgoing]) -> None:
-        for reply in replies:
-            if not await self._deliver_reply(inbound, reply):
-                return
+        async def unreachable() -> None:
+            await self.core.set_reachable(PLATFORM, inbound.user_id, False)
 
-    async def _deliver_reply(self, inbound: Inbound, reply: Outgoing) -> bool:
-        """Send one direct reply; False when the rest should not be sent either."""
-        for attempt in range(REPLY_ATTEMPTS):
-            try:
-                await self.sender.send(inbound.chat_id, reply)
-                return True
-            except RetryAfter as exc:
-                wait = exc.seconds
-            except TransientError:
-                wait = self._reply_backoff * 2**attempt
-            except Unreachable:
-                await self.core.set_reachable(PLATFORM, inbound.user_id, False)
-                return False
-            except PermanentError as exc:
-                log.warning("telegram refused a reply", extra={"error": str(exc)})
-                return True
-            if attempt + 1 < REPLY_ATTEMPTS:
-                await asyncio.sleep(min(wait, MAX_REPLY_WAIT))
-        log.warning("telegram reply not delivered", extra={"key": inbound.key})
-        return False
+        await send_replies(
+            self.sender,
+            inbound.chat_id,
+            replies,
+            on_unreachable=unreachable,
+            backoff=self._reply_backoff,
+        )
 
     # -- files -----------------------------------------------------------------------------
     async def download(self, file_id: str, *, max_bytes: int | None = None) -> bytes:
