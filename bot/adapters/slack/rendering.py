@@ -10,10 +10,10 @@ and ``>`` become entities. Choices become buttons (link buttons for share links)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters import text as text_pieces
 from bot.core.events import Choice, Outgoing
 
 SECTION_MAX = 3000  # characters of a section's text
@@ -24,7 +24,6 @@ BUTTONS_PER_BLOCK = 25
 BLOCKS_MAX = 50
 CHOICE_ACTION = "tb.choice"  # action ids: "tb.choice.<n>"; the value is the choice id
 LINK_ACTION = "tb.link"  # link buttons: Slack still tells us about the click
-_SEPARATORS = ("\n\n", "\n", " ")
 _ELLIPSIS = "…"
 
 
@@ -56,32 +55,7 @@ def plain(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
 
 def split_text(text: str, limit: int = SECTION_MAX) -> list[str]:
     """Chunks of at most ``limit`` characters: paragraphs first, then lines, then words."""
-    return [chunk for chunk in _split(text, limit, _SEPARATORS) if chunk.strip()]
-
-
-def _split(text: str, limit: int, separators: Sequence[str]) -> list[str]:
-    if len(text) <= limit:
-        return [text]
-    if not separators:
-        return [text[i : i + limit] for i in range(0, len(text), limit)]
-    separator, rest = separators[0], separators[1:]
-    chunks: list[str] = []
-    current = ""
-    for piece in text.split(separator):
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        if len(piece) <= limit:
-            current = piece
-        else:
-            *full, current = _split(piece, limit, rest)
-            chunks.extend(full)
-    if current:
-        chunks.append(current)
-    return chunks
+    return text_pieces.split_text(text, limit)
 
 
 def button(choice: Choice, index: int) -> dict[str, Any]:

@@ -17,12 +17,12 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.adapters import text as text_pieces
 from bot.core.events import Choice, Outgoing
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
-_SEPARATORS = ("\n\n", "\n", " ")
 _ELLIPSIS = "…"
 
 
@@ -70,55 +70,14 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     Paragraph boundaries are preferred, then line breaks, then spaces; a run with none of
     them is cut hard (never inside a character). Empty chunks are dropped.
     """
-    return [chunk for chunk in _split(text, limit, _SEPARATORS) if chunk.strip()]
-
-
-def _split(text: str, limit: int, separators: Sequence[str]) -> list[str]:
-    if utf16_len(text) <= limit:
-        return [text]
-    if not separators:
-        return _hard_split(text, limit)
-    separator, rest = separators[0], separators[1:]
-    chunks: list[str] = []
-    current = ""
-    for piece in text.split(separator):
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if utf16_len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        if utf16_len(piece) <= limit:
-            current = piece
-        else:
-            *full, current = _split(piece, limit, rest)
-            chunks.extend(full)
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def _hard_split(text: str, limit: int) -> list[str]:
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:
-        width = utf16_len(char)
-        if size + width > limit:
-            chunks.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        chunks.append("".join(current))
-    return chunks
+    return text_pieces.split_text(text, limit, length=utf16_len)
 
 
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` UTF-16 units, with an ellipsis when cut."""
     if utf16_len(text) <= limit:
         return text
-    return _hard_split(text, limit - 1)[0] + _ELLIPSIS
+    return text_pieces.hard_split(text, limit - 1, length=utf16_len)[0] + _ELLIPSIS
 
 
 def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
