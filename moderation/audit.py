@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from moderation.states import Action, Role
+from moderation.states import MODERATOR_ROLES, Action, Role
 from storage.models import ModerationEvent, StoryState, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -163,6 +163,23 @@ async def last_decision(session: AsyncSession, item_id: int) -> ModerationEvent 
             select(ModerationEvent)
             .where(
                 col(ModerationEvent.item_id) == item_id,
+                col(ModerationEvent.from_state).is_distinct_from(col(ModerationEvent.to_state)),
+            )
+            .order_by(col(ModerationEvent.id).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def last_moderator_decision(session: AsyncSession, item_id: int) -> ModerationEvent | None:
+    """The newest state change made by a person on the team (not by the system): what a
+    moderator means by "already handled by X at 12:03" after an automatic publication."""
+    return (
+        await session.execute(
+            select(ModerationEvent)
+            .where(
+                col(ModerationEvent.item_id) == item_id,
+                col(ModerationEvent.role).in_([r.value for r in MODERATOR_ROLES]),
                 col(ModerationEvent.from_state).is_distinct_from(col(ModerationEvent.to_state)),
             )
             .order_by(col(ModerationEvent.id).desc())

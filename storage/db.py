@@ -40,7 +40,8 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.dialect: str = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: SQL errors and echo never carry values (story text) into logs.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):

@@ -18,11 +18,10 @@ from bot.core.events import Choice, MediaKind, MediaRef, Outgoing
 from bot.i18n import _
 from bot.i18n.formatting import country_name
 from bot.review.service import ActionRequest, ReviewAction
+from moderation.audit import last_moderator_decision
 from moderation.flags import Flag
 from moderation.reasons import ReasonCode
-from moderation.states import MODERATOR_ROLES
 from storage.models import (
-    ModerationEvent,
     ModerationItem,
     Story,
     StoryMedia,
@@ -120,22 +119,6 @@ async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
         revision_number=revision.number if revision is not None else 0,
         submitted_at=story.submitted_at,
     )
-
-
-async def last_moderator_decision(session: AsyncSession, item_id: int) -> ModerationEvent | None:
-    """The newest state change made by a person on the team (not by the system)."""
-    return (
-        await session.execute(
-            select(ModerationEvent)
-            .where(
-                col(ModerationEvent.item_id) == item_id,
-                col(ModerationEvent.role).in_([r.value for r in MODERATOR_ROLES]),
-                col(ModerationEvent.from_state).is_distinct_from(col(ModerationEvent.to_state)),
-            )
-            .order_by(col(ModerationEvent.id).desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
 
 
 def mark_flags(text: str, flags: tuple[Flag, ...]) -> str:

@@ -25,6 +25,7 @@ from bot.i18n.formatting import format_count
 from bot.review.roster import load_roster
 from moderation import claims, decisions
 from moderation.actors import Moderator
+from moderation.audit import last_moderator_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
 from moderation.notify import FEED, Channel
 from moderation.reasons import ReasonCode
@@ -243,6 +244,10 @@ class ReviewService:
                 await self._refresh_after_conflict(request.item_id)
                 async with self.deps.db.transaction() as session:
                     number = await self._story_number(session, request.item_id)
+                    # Name the person who decided, not the publishing worker after them.
+                    decided = await last_moderator_decision(session, request.item_id)
+                if decided is not None and conflict.decided_by:
+                    conflict.decided_by, conflict.decided_at = decided.actor, decided.created_at
                 return Outcome(False, self._conflict_text(conflict, number), request.item_id)
             except NotAllowed as refused:
                 await self._refused(moderator.id, request, refused.refusal)
