@@ -13,6 +13,7 @@ from bot.config import Settings
 from storage.db import Database
 from storage.models import Pledge, ProcessedEvent
 from tests.conftest import make_bot
+from tests.handlers.test_story_flow import to_the_story_step
 
 
 async def test_same_event_three_times_has_one_effect(bot: Bot) -> None:
@@ -69,12 +70,7 @@ async def test_story_is_parked_while_pledging(bot: Bot) -> None:
 
 async def test_events_of_one_conversation_run_in_order(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="order")
-    await chat.send("/story")
-    await chat.tap("I agree")
-    await chat.tap("Yes, I am 18")
-    await chat.tap("Anonymous")
-    await chat.send("/skip")
-    await chat.send("/skip")
+    await to_the_story_step(chat)
     parts = [f"part {i}." for i in range(8)]
     await asyncio.gather(*(chat.send(p) for p in parts))
     await chat.tap("I'm done")

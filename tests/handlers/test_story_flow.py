@@ -40,6 +40,17 @@ async def tell_story(chat: MemoryChat, *, credit: str = "first name") -> None:
     assert "Here is your story" in chat.text
 
 
+async def to_the_story_step(chat: MemoryChat) -> None:
+    """Consent, adult, anonymous, no countries: the story question is next."""
+    await chat.send("/story")
+    await chat.tap("I agree")
+    await chat.tap("Yes, I am 18")
+    await chat.tap("Anonymous")
+    await chat.send("/skip")
+    await chat.send("/skip")
+    assert "tell your story" in chat.text
+
+
 async def test_complete_story_is_stored_and_waits_for_review(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="amina")
     await tell_story(chat)
@@ -153,12 +164,7 @@ async def test_story_limits_are_explained_kindly(bot: Bot) -> None:
     bot.settings.story_max_chars = 50
     bot.settings.story_max_media = 1
     chat = MemoryChat(bot.core, user_id="limits")
-    await chat.send("/story")
-    await chat.tap("I agree")
-    await chat.tap("Yes")
-    await chat.tap("Anonymous")
-    await chat.send("/skip")
-    await chat.send("/skip")
+    await to_the_story_step(chat)
     await chat.send("x" * 60)
     assert "longer than 50 characters" in chat.text
     await chat.attach(MediaKind.VIDEO, "long-video", duration=600)
@@ -172,12 +178,7 @@ async def test_story_limits_are_explained_kindly(bot: Bot) -> None:
 
 async def test_edited_message_updates_the_draft(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="editor")
-    await chat.send("/story")
-    await chat.tap("I agree")
-    await chat.tap("Yes")
-    await chat.tap("Anonymous")
-    await chat.send("/skip")
-    await chat.send("/skip")
+    await to_the_story_step(chat)
     await chat.send("We left in 2105.", message_id="41")
     await chat.edit("41", "We left in 2015.")
     assert "updated" in chat.text
