@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.core.deps import Deps
 from bot.core.outbox import OutboxDispatcher
 from bot.core.service import BotCore
+from bot.data_dir import prepare_data_dir
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from bot.handlers.routes import build_router
 from bot.i18n.translator import Translator
@@ -108,6 +109,8 @@ class Bot:
 
 
 def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
+    # 0700, its files 0600 (older installs fixed)
+    prepare_data_dir(settings.data_dir, settings.media_dir)
     secrets = load_secrets(settings)
     database = db or Database(settings.resolved_database_url)
     translator = Translator(default=settings.default_locale)

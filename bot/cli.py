@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.logs import configure_logging
+
+PRIVATE_UMASK = 0o077
 
 if TYPE_CHECKING:
     from storage.db import Database
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Third-party request logs would print full URLs, which carry bot tokens.
-    # PTB logs request parameters (message text) at DEBUG: keep it at WARNING.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "slack_bolt", "slack_sdk"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run(settings: Settings) -> None:
@@ -186,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     i18n.add_argument("action", choices=["check"], help="check every catalog is complete")
     _moderators_parser(sub)  # moderators (issue [3])
     args = parser.parse_args(argv)
+    # Every file this process creates (database, WAL, media, secrets) is its own alone.
+    os.umask(PRIVATE_UMASK)
     settings = Settings()
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     if args.command == "run":
         run(settings)
     elif args.command == "db":

@@ -3,12 +3,16 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on;
 every transaction starts with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
 upgrade, and writers of one process queue on an asyncio lock instead of polling the file.
+Deleted content is overwritten (``secure_delete``), :meth:`Database.checkpoint` empties the
+WAL after an erasure, and the database file and its ``-wal``/``-shm`` are private (0600).
 PostgreSQL goes through asyncpg.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +28,9 @@ from sqlmodel import SQLModel
 from storage import models as _models  # noqa: F401  (registers every table)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class Database:
@@ -45,7 +52,7 @@ class Database:
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                make_private_sqlite_file(Path(database))
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             if pg_schema:
@@ -90,6 +97,28 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.drop_all)
 
+    async def checkpoint(self) -> bool:
+        """SQLite: copy the WAL into the database file and truncate it to nothing.
+
+        Run after an erasure commits: with ``secure_delete`` the database pages are
+        overwritten, and the WAL's older copies of the erased text are gone with it.
+
+        Returns:
+            True when the WAL was emptied (always on PostgreSQL, which has no WAL file
+            of its own here); False when a reader kept it (the next checkpoint will).
+        """
+        if not self.is_sqlite:
+            return True
+        async with self._sqlite_writer, self.engine.connect() as conn:
+            # The driver's own connection: SQLAlchemy's "begin" hook would open a
+            # transaction, and a checkpoint cannot run inside one.
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = await cursor.fetchone()
+            await cursor.close()
+        return row is not None and row[0] == 0
+
     def insert(self, table: Any) -> Any:
         """A dialect ``INSERT`` that supports ``on_conflict_do_nothing/do_update``."""
         if self.is_postgres:
@@ -117,11 +146,55 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Erased text is overwritten with zeros, not left in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (in a 0700 directory when this makes it), and make
+    an existing file and its ``-wal``/``-shm`` 0600 (installs from before this rule).
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        if file.exists() and file.stat().st_mode & 0o777 != PRIVATE_FILE:
+            file.chmod(PRIVATE_FILE)
+
+
+class _LogFloor(logging.Filter):
+    """Drops a logger's records below ``level``, whatever level the logger is set to."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+# Loggers that print stored values below a level, whatever hide_parameters says:
+# aiosqlite logs every call it runs (SQL parameters: story text, names) at DEBUG, and
+# SQLAlchemy logs every result row at DEBUG. SQLAlchemy's statements (INFO, with echo)
+# carry no values and stay.
+_VALUE_LOGGERS = {"aiosqlite": logging.WARNING, "sqlalchemy.engine.Engine": logging.INFO}
+
+
+def _guard_value_logs() -> None:
+    for name, level in _VALUE_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _LogFloor) for f in logger.filters):
+            logger.addFilter(_LogFloor(level))
+
+
+_guard_value_logs()
 
 
 def null_pool_engine(url: str) -> AsyncEngine:
