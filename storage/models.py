@@ -369,3 +369,17 @@ class Publication(SQLModel, table=True):
     chat_id: str = Field(primary_key=True, max_length=128)
     message_id: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ExportLink(SQLModel, table=True):
+    """A one-time link to download a person's data (``/privacy``): valid for one
+    download, for a short time. Only a hash of its token is stored."""
+
+    __tablename__ = "export_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    locale: str = Field(max_length=16)  # of the download page and the archive's README
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
