@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from moderation.screening import Screener
@@ -12,6 +13,7 @@ from bot.config import Settings
 from bot.i18n.translator import Translator
 from storage.db import Database
 from storage.identity import IdentityHasher
+from storage.media import MediaStore
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,3 +26,8 @@ class Deps:
     media_dir: Path
     # Set when outbox rows are added, so the dispatcher wakes at once instead of polling.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @cached_property
+    def media(self) -> MediaStore:
+        """The media store: the only way to write, read or delete a media file."""
+        return MediaStore(self.media_dir, max_bytes=self.settings.media_max_bytes)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.media import MediaKind as MediaKind  # one kind, in the store and in events
+
 
 class InboundKind(enum.StrEnum):
     """What a person sent."""
@@ -22,13 +24,9 @@ class InboundKind(enum.StrEnum):
     MEDIA = "media"
     EDIT = "edit"  # an edited earlier message (text in ``text``, ``edit_of`` set)
     UNSUPPORTED = "unsupported"  # stickers, locations, polls...
-
-
-class MediaKind(enum.StrEnum):
-    PHOTO = "photo"
-    VOICE = "voice"
-    VIDEO = "video"
-    DOCUMENT = "document"
+    # A whole story form, its answers as JSON in ``text``. Made only by the adapter that
+    # owns the form (the Slack modal's submission), never from anything a person types.
+    FORM = "form"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +35,8 @@ class MediaRef:
 
     Args:
         kind: photo, voice, video or document.
-        ref: the platform's file id, or ``local:<name>`` for the web chat's store.
+        ref: the platform's file id, or ``local:<name>`` for a file in the media store
+            (every file a person sends is kept there on arrival, cleaned).
         mime: the MIME type, when known.
         size: the size in bytes, when known.
         duration: seconds, for voice and video, when known.
@@ -90,6 +89,9 @@ class Inbound:
         display_name: the name the platform shows for the person, if any.
         edit_of: the platform id of the message an EDIT replaces.
         message_id: the platform id of this message, when it has one.
+        media_notes: what happened to attached files on arrival, as codes of
+            :mod:`bot.core.media` (a file refused or not received, the first photo's
+            location removed), for the handler to tell the person.
         raw: the original platform payload, as an escape hatch.
     """
 
@@ -108,6 +110,7 @@ class Inbound:
     display_name: str | None = None
     edit_of: str | None = None
     message_id: str | None = None
+    media_notes: tuple[str, ...] = ()
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 

@@ -88,6 +88,7 @@ class _State:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     socket_connections: int = 0
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 class FakeSlackApi:
@@ -114,6 +115,7 @@ class FakeSlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -374,6 +376,41 @@ class FakeSlackApi:
     def _connections_open(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
+    def add_file(self, file_id: str, content: bytes, mimetype: str = "image/jpeg") -> None:
+        """Make ``files.info`` describe ``file_id`` and its private URL serve ``content``."""
+        self._state.files[file_id] = (content, mimetype)
+
+    def _files_info(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file", ""))
+        if file_id not in self._state.files:
+            return {"ok": False, "error": "file_not_found"}
+        content, mimetype = self._state.files[file_id]
+        url = f"http://127.0.0.1:{self.port}/files-pri/{file_id}/download"
+        return {
+            "ok": True,
+            "file": {
+                "id": file_id,
+                "mimetype": mimetype,
+                "size": len(content),
+                "url_private": url,
+                "url_private_download": url,
+            },
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's private URL: only with the bot token, as Slack serves it."""
+        file_id = request.match_info["file_id"]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        allowed = token == self.token and file_id in self._state.files
+        self._state.calls.append(
+            Call("file", {"file": file_id}, 200 if allowed else 403, None, time.monotonic())
+        )
+        await self._notify()
+        if not allowed:  # Slack answers its sign-in page
+            return web.Response(status=200, text="<html>sign in</html>", content_type="text/html")
+        content, mimetype = self._state.files[file_id]
+        return web.Response(body=content, content_type=mimetype)
+
 
 _HANDLERS: dict[str, Callable[[FakeSlackApi, Mapping[str, Any]], dict[str, Any]]] = {
     "auth.test": FakeSlackApi._auth_test,
@@ -386,6 +423,7 @@ _HANDLERS: dict[str, Callable[[FakeSlackApi, Mapping[str, Any]], dict[str, Any]]
     "views.open": FakeSlackApi._view,
     "views.publish": FakeSlackApi._view,
     "apps.connections.open": FakeSlackApi._connections_open,
+    "files.info": FakeSlackApi._files_info,
 }
 
 

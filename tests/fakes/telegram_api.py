@@ -677,7 +677,8 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         for name, value in form.items():
             if isinstance(value, web.FileField):
-                params[name] = {"filename": value.filename, "size": len(value.file.read())}
+                content = value.file.read()  # kept: tests check what leaves the bot
+                params[name] = {"filename": value.filename, "size": len(content), "data": content}
             else:
                 params[name] = _decode(name, str(value))
     return params

@@ -4,7 +4,8 @@ Text is always sent as plain text: no ``parse_mode`` is ever set, so whatever a 
 wrote (and the bot echoes back) is never read as HTML or Markdown. Long texts are split
 on paragraph boundaries, then lines, then words, then anywhere; the keyboard goes on the
 last message. ``edit_of`` edits a message in place, ``delete_of`` takes one down; media
-are sent by file id.
+are sent by file id, or uploaded from the media store (``local:<name>``: everything a
+person sent, kept cleaned on arrival).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 
 from bot.adapters import text as text_pieces
 from bot.core.events import Choice, Outgoing
 
+LOCAL = "local:"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
@@ -28,6 +30,12 @@ _ELLIPSIS = "…"
 
 class RenderError(ValueError):
     """The message cannot be expressed on Telegram (a bug in what the core produced)."""
+
+
+class MediaFiles(Protocol):
+    """Where local media are read from (:class:`storage.media.MediaStore`)."""
+
+    async def read(self, name: str) -> bytes | None: ...
 
 
 class PartKind(StrEnum):
@@ -48,7 +56,7 @@ class Part:
         kind: which method: a text, an edit, or a media kind.
         text: the text, or the caption of a media part.
         markup: the inline keyboard, on the last part only.
-        file_id: the file id of a media part.
+        file_id: the file id of a media part, or ``local:<name>`` for a file to upload.
         message_id: the message an edit replaces or a delete removes.
     """
 
@@ -127,8 +135,8 @@ def plan(message: Outgoing) -> list[Part]:
     changes the last one (it carries the keyboard), a delete removes them all.
 
     Raises:
-        RenderError: the message cannot be sent on Telegram (a local media file, an edit
-            of a message id that is not Telegram's, a choice id over 64 bytes).
+        RenderError: the message cannot be sent on Telegram (an edit of a message id
+            that is not Telegram's, a choice id over 64 bytes).
     """
     if message.delete_of is not None:
         return [Part(PartKind.DELETE, message_id=i) for i in split_ids(message.delete_of)]
@@ -143,8 +151,6 @@ def plan(message: Outgoing) -> list[Part]:
         if len(message.media) == 1 and len(chunks) == 1 and utf16_len(chunks[0]) <= CAPTION_LIMIT:
             caption, chunks = chunks[0], []
         for item in message.media:
-            if item.ref.startswith("local:"):
-                raise RenderError("local media cannot be sent by Telegram file id")
             parts.append(Part(PartKind(item.kind.value), caption, None, item.ref))
     parts.extend(Part(PartKind.TEXT, chunk) for chunk in chunks)
     if parts and markup is not None:
@@ -166,8 +172,14 @@ def chat_ref(chat_id: str) -> int | str:
         return chat_id
 
 
-async def perform(bot: Bot, chat_id: str, part: Part) -> str | None:
-    """Make the Bot API call of one part; returns the resulting message id."""
+async def perform(
+    bot: Bot, chat_id: str, part: Part, media: MediaFiles | None = None
+) -> str | None:
+    """Make the Bot API call of one part; returns the resulting message id.
+
+    Raises:
+        RenderError: a local file that is not in ``media`` (erased since).
+    """
     chat = chat_ref(chat_id)
     result: Message | bool
     if part.kind is PartKind.TEXT:
@@ -183,7 +195,7 @@ async def perform(bot: Bot, chat_id: str, part: Part) -> str | None:
         )
     else:
         assert part.file_id is not None
-        args = (chat, part.file_id)
+        args = (chat, await _file(part.file_id, media))
         extra: dict[str, Any] = {"caption": part.text, "reply_markup": part.markup}
         if part.kind is PartKind.PHOTO:
             result = await bot.send_photo(*args, **extra)
@@ -196,3 +208,14 @@ async def perform(bot: Bot, chat_id: str, part: Part) -> str | None:
     if isinstance(result, Message):
         return str(result.message_id)
     return str(part.message_id) if part.message_id is not None else None
+
+
+async def _file(file_id: str, media: MediaFiles | None) -> str | InputFile:
+    """A Telegram file id as it is; a local file's bytes, to upload."""
+    if not file_id.startswith(LOCAL):
+        return file_id
+    name = file_id[len(LOCAL) :]
+    data = await media.read(name) if media is not None else None
+    if data is None:
+        raise RenderError("local media file not found")
+    return InputFile(data, filename=name)

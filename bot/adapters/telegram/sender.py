@@ -31,6 +31,7 @@ from bot.adapters.telegram.limits import SendLimiter
 from bot.adapters.telegram.parsing import PLATFORM
 from bot.adapters.telegram.periods import seconds
 from bot.adapters.telegram.rendering import (
+    MediaFiles,
     PartKind,
     RenderError,
     join_ids,
@@ -94,6 +95,7 @@ class TelegramSender:
     Args:
         bot: an initialised ``telegram.Bot``.
         limiter: the rate limits (Telegram's defaults when omitted).
+        media: the media store, to upload local files (set by the composition root).
     """
 
     platform = PLATFORM
@@ -104,8 +106,10 @@ class TelegramSender:
         limiter: SendLimiter | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        media: MediaFiles | None = None,
     ) -> None:
         self.bot = bot
+        self.media = media
         self.limiter = limiter if limiter is not None else SendLimiter()
         self._clock = clock
         self._progress: dict[tuple[str, str], _Progress] = {}
@@ -123,7 +127,9 @@ class TelegramSender:
             part = parts[index]
             await self.limiter.acquire(chat_id)
             try:
-                sent = await perform(self.bot, chat_id, part)
+                sent = await perform(self.bot, chat_id, part, self.media)
+            except RenderError as exc:  # a local file erased since: it can never be sent
+                raise PermanentError(str(exc)) from exc
             except tg.TelegramError as exc:
                 if part.kind is PartKind.EDIT and _says(exc, _EDIT_TARGET_GONE):
                     return await self.send(chat_id, without_edit(message))

@@ -43,6 +43,7 @@ def test_scopes_are_the_ones_used() -> None:
     assert sorted(manifest()["oauth_config"]["scopes"]["bot"]) == [
         "chat:write",
         "commands",
+        "files:read",
         "im:history",
         "im:read",
         "im:write",
