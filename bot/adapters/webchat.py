@@ -10,9 +10,11 @@ appear through a long poll without a reload.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -27,11 +29,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef, Outgoing
+from bot.adapters.normalise import normalise_json, normalise_optional, normalise_text
+from bot.core.events import Inbound, InboundKind, Outgoing
+from bot.core.media import MediaIntake, note_texts
 from bot.core.service import BotCore
 from bot.i18n import N_, _
 from bot.i18n.formatting import format_count
 from bot.i18n.translator import is_rtl
+from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
+from storage.media import Refusal
 from storage.models import Participant, WebChatMessage
 
 log = logging.getLogger(__name__)
@@ -40,36 +46,14 @@ PLATFORM = "web"
 COOKIE = "tb_session"
 POLL_SECONDS = 25.0
 TEXT_MAX = 8000
+# A message's JSON: TEXT_MAX characters even at six bytes each (``\u0001``) fit.
+MESSAGE_BODY_MAX = 64 * 1024
+CHOICE_MAX = 64
+CLIENT_ID_MAX = 64
+LOCALE_HINT_MAX = 64  # the participant's column
+# What ``secrets.token_urlsafe`` makes; nothing else is ever a session token.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
-
-# (magic bytes at offset, offset, kind, mime) — the type is sniffed, never trusted.
-_SIGNATURES: tuple[tuple[bytes, int, MediaKind, str], ...] = (
-    (b"\xff\xd8\xff", 0, MediaKind.PHOTO, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, MediaKind.PHOTO, "image/png"),
-    (b"GIF8", 0, MediaKind.PHOTO, "image/gif"),
-    (b"OggS", 0, MediaKind.VOICE, "audio/ogg"),
-    (b"ID3", 0, MediaKind.VOICE, "audio/mpeg"),
-    (b"\x1aE\xdf\xa3", 0, MediaKind.VIDEO, "video/webm"),
-)
-
-
-def sniff(head: bytes) -> tuple[MediaKind, str] | None:
-    """The kind and MIME type of an upload from its first bytes, or None."""
-    for magic, offset, kind, mime in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return kind, mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return MediaKind.PHOTO, "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return MediaKind.VOICE, "audio/wav"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1"):
-            return MediaKind.PHOTO, "image/heic"
-        if brand in (b"M4A ", b"M4B "):
-            return MediaKind.VOICE, "audio/mp4"
-        return MediaKind.VIDEO, "video/mp4"
-    return None
 
 
 def _external_id(token: str) -> str:
@@ -88,8 +72,10 @@ class WebChat:
         # Long polls waiting for new messages, by the session's external id.
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
-        self.media_dir = self.deps.media_dir
-        self.media_dir.mkdir(parents=True, exist_ok=True)
+        # Uploads are cleaned and kept by the media store, like every platform's files.
+        self.intake = core.media or MediaIntake(
+            self.deps.media, self.deps.hasher, max_bytes=self.deps.settings.media_max_bytes
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -108,7 +94,7 @@ class WebChat:
 
     def _session_token(self, request: Request) -> str | None:
         token = request.cookies.get(COOKIE)
-        return token if token and 20 <= len(token) <= 100 else None
+        return token if token and _TOKEN.fullmatch(token) else None
 
     def _check_post(self, request: Request, token: str | None) -> Response | None:
         """Refuse cross-site and forged requests before any work."""
@@ -126,7 +112,8 @@ class WebChat:
         ):
             return self._error(request, 403, N_("This request was refused for your safety."))
         sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent, self.csrf_token(token)):
+        # compare_digest takes ASCII strings only: anything else is no token of ours.
+        if not sent.isascii() or not hmac.compare_digest(sent, self.csrf_token(token)):
             return self._error(
                 request,
                 403,
@@ -143,11 +130,14 @@ class WebChat:
     # -- the page ---------------------------------------------------------------------------
     async def page(self, request: Request) -> Response:
         token = self._session_token(request)
-        new_session = token is None
-        if token is None:
+        new_session = token is None or not await self._issued(token)
+        if new_session:
+            # A cookie value we never issued (planted by someone who wants to read along,
+            # or a session purged since) is never adopted: the server makes a new one.
             token = secrets.token_urlsafe(32)
-        start = request.query_params.get("start", "")
-        hint = request.headers.get("accept-language")
+        assert token is not None
+        start = normalise_text(request.query_params.get("start", ""))
+        hint = _locale_hint(request)
         if new_session or start:
             # A first visit (or a shared link) opens with the welcome, or the linked flow.
             await self.core.handle(
@@ -227,6 +217,11 @@ class WebChat:
     async def favicon(self, _request: Request) -> Response:
         return Response(status_code=204)
 
+    async def _issued(self, token: str) -> bool:
+        """Whether ``token`` is a session this server made (its participant exists)."""
+        async with self.deps.db.transaction() as session:
+            return await self._participant(session, token) is not None
+
     async def _participant(self, session: AsyncSession, token: str) -> Participant | None:
         return (
             await session.execute(
@@ -253,10 +248,11 @@ class WebChat:
                 request, 401, N_("Your chat session has ended. Please reload the page.")
             )
         after = _int(request.query_params.get("after"))
-        messages, locale = await self._messages(token, after)
+        messages, locale, reset = await self._messages(token, after)
         return JSONResponse(
             {
                 "messages": messages,
+                "reset": reset,
                 "locale": locale.replace("_", "-"),
                 "dir": "rtl" if is_rtl(locale) else "ltr",
                 "strings": self.ui_strings(locale),
@@ -281,9 +277,9 @@ class WebChat:
         try:
             while True:
                 event.clear()  # before reading: a message stored after this wakes us
-                messages, _locale = await self._messages(token, after)
+                messages, _locale, reset = await self._messages(token, after)
                 remaining = deadline - asyncio.get_running_loop().time()
-                if messages or remaining <= 0:
+                if messages or reset or remaining <= 0:
                     break
                 try:
                     await asyncio.wait_for(event.wait(), remaining)
@@ -293,7 +289,7 @@ class WebChat:
             self._waiters[waiting].discard(event)
             if not self._waiters[waiting]:
                 del self._waiters[waiting]
-        return JSONResponse({"messages": messages})
+        return JSONResponse({"messages": messages, "reset": reset})
 
     async def message(self, request: Request) -> Response:
         token = self._session_token(request)
@@ -305,29 +301,26 @@ class WebChat:
             return self._error(
                 request, 415, N_("Something went wrong. Your message is kept — please try again.")
             )
+        too_long = N_(
+            "That message is too long to send at once. Please split it into shorter messages."
+        )
         try:
-            body = await request.json()
+            body = parse_json(await read_body(request, MESSAGE_BODY_MAX))
+        except BodyTooLargeError:
+            return self._error(request, 413, too_long)
         except ValueError:
             body = None
         if not isinstance(body, dict):
             return self._error(
                 request, 400, N_("Something went wrong. Your message is kept — please try again.")
             )
-        client_id = str(body.get("client_id") or uuid.uuid4())[:64]
-        text, choice = body.get("text"), body.get("choice")
-        base = self._inbound_base(request, token, client_id)
-        if isinstance(choice, str) and choice:
-            inbound = Inbound(**base, kind=InboundKind.CHOICE, choice=choice[:64])
-        elif isinstance(text, str) and text.strip():
+        text, choice = normalise_optional(body.get("text")), normalise_optional(body.get("choice"))
+        base = self._inbound_base(request, token, body.get("client_id"))
+        if choice:
+            inbound = Inbound(**base, kind=InboundKind.CHOICE, choice=choice[:CHOICE_MAX])
+        elif text and text.strip():
             if len(text) > TEXT_MAX:
-                return self._error(
-                    request,
-                    413,
-                    N_(
-                        "That message is too long to send at once. "
-                        "Please split it into shorter messages."
-                    ),
-                )
+                return self._error(request, 413, too_long)
             inbound = _text_inbound(base, text)
         else:
             return self._error(request, 400, N_("Please write a message first."))
@@ -352,26 +345,32 @@ class WebChat:
         data = await upload.read(limit + 1)
         if len(data) > limit:
             return self._too_large(request)
-        sniffed = sniff(data[:32])
-        if sniffed is None:
-            return self._error(
-                request, 415, N_("Sorry, I can only take photos, voice notes and videos.")
-            )
-        kind, mime = sniffed
-        async with self.deps.db.transaction() as session:
-            participant = await self._participant(session, token)
-        owner = participant.id if participant is not None else 0
-        name = f"{owner}-{uuid.uuid4().hex}"
-        await asyncio.to_thread((self.media_dir / name).write_bytes, data)
         caption = form.get("caption")
         client_id = str(form.get("client_id") or uuid.uuid4())[:64]
+        base = self._inbound_base(request, token, client_id)
+        # Cleaned before it is written (no location, name or camera is kept); a retry
+        # with the same client_id keeps the same one file.
+        kept, notes = await self.intake.keep(
+            data, owner=self.intake.owner(PLATFORM, base["user_id"]), key=f"web:{base['key']}"
+        )
+        if kept is None:
+            return await self._refused(request, token, notes)
         inbound = Inbound(
-            **self._inbound_base(request, token, client_id),
+            **base,
             kind=InboundKind.MEDIA,
-            media=(MediaRef(kind=kind, ref=f"local:{name}", mime=mime, size=len(data)),),
+            media=(kept,),
+            media_notes=notes,
             caption=caption[:TEXT_MAX] if isinstance(caption, str) and caption.strip() else None,
         )
         return await self._handle(token, inbound, form.get("after"))
+
+    async def _refused(self, request: Request, token: str, notes: tuple[str, ...]) -> JSONResponse:
+        """A file the store would not keep: why, in the person's language."""
+        locale = await self._locale(token, request.headers.get("accept-language"))
+        with self.deps.translator.use(locale):
+            message = " ".join(note_texts(notes, self.deps.settings, locale))
+        status = {Refusal.TOO_LARGE: 413, Refusal.UNSUPPORTED: 415, Refusal.DOCUMENT: 415}
+        return JSONResponse({"error": message}, status_code=status.get(Refusal(notes[0]), 422))
 
     def _too_large(self, request: Request) -> JSONResponse:
         translator = self.deps.translator
@@ -386,49 +385,82 @@ class WebChat:
         """A person's own uploads, for their transcript; nobody else's."""
         token = self._session_token(request)
         name = request.path_params["name"]
-        if token is None or not all(c.isalnum() or c == "-" for c in name):
+        store = self.deps.media
+        if token is None or store.owner_of_name(name) != self.intake.owner(
+            PLATFORM, _external_id(token)
+        ):
             return Response(status_code=404)
-        async with self.deps.db.transaction() as session:
-            participant = await self._participant(session, token)
-        path = self.media_dir / name
-        if participant is None or not name.startswith(f"{participant.id}-") or not path.is_file():
+        stored = store.describe(name)
+        path = store.path(name)
+        if stored is None or path is None:
             return Response(status_code=404)
-        return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+        return FileResponse(
+            path, media_type=stored.mime, headers={"Cache-Control": "private, max-age=3600"}
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _inbound_base(self, request: Request, token: str, client_id: str) -> dict[str, Any]:
+    def _inbound_base(self, request: Request, token: str, client_id: object) -> dict[str, Any]:
         external = _external_id(token)
+        # The page's idempotency key: any string it likes, made safe; else a fresh one.
+        sent = normalise_optional(client_id)
+        client_id = sent[:CLIENT_ID_MAX] if sent else uuid.uuid4().hex
         return {
             "platform": PLATFORM,
             "user_id": external,
             "chat_id": external,
             "key": f"{external[:16]}:{client_id}",
-            "locale_hint": request.headers.get("accept-language"),
+            "locale_hint": _locale_hint(request),
             "message_id": client_id,
         }
 
     async def _handle(self, token: str, inbound: Inbound, after: object) -> Response:
+        inbound = _normalised(inbound)
         since = _int(after) if after is not None else None
         marker: dict[str, int] = {}
+        cleared = False
 
         async def record(
             session: AsyncSession, participant: Participant, replies: list[Outgoing]
         ) -> None:
+            nonlocal cleared
             assert participant.id is not None
+            # "Erase everything" deletes the transcript inside this turn: the page must
+            # start over (the ids that follow may even be below those it has seen).
+            cleared = not await self._has_transcript(session, participant.id)
             payload = _user_payload(inbound)
             if inbound.choice:
+                # Empty when the button's message is gone (erased with the transcript).
                 payload["text"] = await self._choice_label(session, participant.id, inbound.choice)
-            first = WebChatMessage(participant_id=participant.id, sender="user", payload=payload)
-            session.add(first)
-            await session.flush()
-            marker["first"] = first.id or 0
-            await self._store(session, participant.id, replies)
+            if payload["text"] or payload["media"]:  # never an empty bubble
+                first = WebChatMessage(
+                    participant_id=participant.id, sender="user", payload=payload
+                )
+                session.add(first)
+                await session.flush()
+                marker["first"] = first.id or 0
+            stored = await self._store(session, participant.id, replies)
+            if "first" not in marker and stored:
+                marker["first"] = stored[0].id or 0
 
         await self.core.handle(inbound, record=record)
         self._notify(_external_id(token))
-        start = since if since is not None else marker.get("first", 0) - 1
-        messages, _locale = await self._messages(token, max(start, 0))
-        return JSONResponse({"messages": messages})
+        if cleared:
+            messages, _locale, _reset = await self._messages(token, 0)
+            return JSONResponse({"messages": messages, "reset": True})
+        if since is None:  # a client that does not say what it has: this turn's messages
+            first = marker.get("first", 0)
+            messages, _locale, _reset = await self._messages(token, first - 1, known=False)
+            return JSONResponse({"messages": messages, "reset": False})
+        messages, _locale, reset = await self._messages(token, since)
+        return JSONResponse({"messages": messages, "reset": reset})
+
+    async def _has_transcript(self, session: AsyncSession, participant_id: int) -> bool:
+        found = await session.execute(
+            select(col(WebChatMessage.id))
+            .where(col(WebChatMessage.participant_id) == participant_id)
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def _choice_label(self, session: AsyncSession, participant_id: int, choice: str) -> str:
         """The label of the pressed button, so the transcript shows what was chosen."""
@@ -457,41 +489,59 @@ class WebChat:
 
     async def _store(
         self, session: AsyncSession, participant_id: int, replies: list[Outgoing]
-    ) -> None:
+    ) -> list[WebChatMessage]:
         """Add replies to the transcript, in the turn's transaction (waiters are woken
         after it commits, or they would read before the rows are visible)."""
-        for reply in replies:
-            session.add(
-                WebChatMessage(participant_id=participant_id, sender="bot", payload=reply.to_json())
-            )
+        rows = [
+            WebChatMessage(participant_id=participant_id, sender="bot", payload=reply.to_json())
+            for reply in replies
+        ]
+        session.add_all(rows)
         await session.flush()
+        return rows
 
     def _notify(self, external_id: str) -> None:
         for event in self._waiters.get(external_id, ()):
             event.set()
 
-    async def _messages(self, token: str, after: int) -> tuple[list[dict[str, Any]], str]:
+    async def _messages(
+        self, token: str, after: int, *, known: bool = True
+    ) -> tuple[list[dict[str, Any]], str, bool]:
+        """The transcript after the message ``after``, the person's locale, and whether
+        the transcript was cleared since the page saw ``after`` (then: all of it).
+
+        ``known``: ``after`` is a message the page has shown (else only a position).
+        """
+        after = max(after, 0)
         async with self.deps.db.transaction() as session:
             participant = await self._participant(session, token)
             if participant is None:
-                return [], self.deps.translator.default
-            rows = (
-                (
-                    await session.execute(
-                        select(WebChatMessage)
-                        .where(
-                            col(WebChatMessage.participant_id) == participant.id,
-                            col(WebChatMessage.id) > after,
-                        )
-                        .order_by(col(WebChatMessage.id))
-                        .limit(500)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+                return [], self.deps.translator.default, known and after > 0
+            if not known:
+                after += 1
+            # From ``after`` itself: if that row is gone, the transcript was erased.
+            rows = await self._rows(session, participant.id, after)
+            reset = known and after > 0 and (not rows or rows[0].id != after)
+            if reset:
+                rows = await self._rows(session, participant.id, 0)
+            elif known and after > 0:
+                rows = rows[1:]
             locale = participant.locale or self.deps.translator.negotiate(participant.locale_hint)
-        return [_render(row) for row in rows], locale
+        return [_render(row) for row in rows], locale, reset
+
+    async def _rows(
+        self, session: AsyncSession, participant_id: int | None, since: int
+    ) -> list[WebChatMessage]:
+        found = await session.execute(
+            select(WebChatMessage)
+            .where(
+                col(WebChatMessage.participant_id) == participant_id,
+                col(WebChatMessage.id) >= since,
+            )
+            .order_by(col(WebChatMessage.id))
+            .limit(500 + (1 if since else 0))
+        )
+        return list(found.scalars().all())
 
     # -- Sender: notifications that are not direct replies ----------------------------------
     async def send(self, chat_id: str, message: Outgoing) -> str | None:
@@ -534,11 +584,31 @@ def _user_payload(inbound: Inbound) -> dict[str, Any]:
     }
 
 
+def _normalised(inbound: Inbound) -> Inbound:
+    """``inbound`` with every text a person typed normalised (uploads' captions too)."""
+    return dataclasses.replace(
+        inbound,
+        text=normalise_optional(inbound.text),
+        caption=normalise_optional(inbound.caption),
+        choice=normalise_optional(inbound.choice),
+        args=normalise_text(inbound.args),
+    )
+
+
+def _locale_hint(request: Request) -> str | None:
+    hint = request.headers.get("accept-language")
+    return normalise_text(hint)[:LOCALE_HINT_MAX] if hint else None
+
+
 def _render(row: WebChatMessage) -> dict[str, Any]:
-    payload = row.payload
-    locale = str(payload.get("locale", "en"))
+    # Rows stored before text was normalised at the edge may hold a lone surrogate,
+    # which no JSON encoder writes as UTF-8: cleaned here, so history always answers.
+    payload = normalise_json(row.payload)
+    if not isinstance(payload, dict):
+        payload = {}
+    locale = str(payload.get("locale") or "en")
     media = []
-    for item in payload.get("media", []):
+    for item in _dicts(payload.get("media")):
         ref = str(item.get("ref", ""))
         media.append(
             {
@@ -546,11 +616,12 @@ def _render(row: WebChatMessage) -> dict[str, Any]:
                 "url": f"/media/{ref[6:]}" if ref.startswith("local:") else None,
             }
         )
+    text = payload.get("text")
     return {
         "id": row.id,
         "from": row.sender,
-        "text": payload.get("text", ""),
-        "choices": payload.get("choices", []) if row.sender == "bot" else [],
+        "text": text if isinstance(text, str) else "",
+        "choices": _dicts(payload.get("choices")) if row.sender == "bot" else [],
         "media": media,
         "at": row.created_at.isoformat(),
         "locale": locale.replace("_", "-"),
@@ -558,8 +629,10 @@ def _render(row: WebChatMessage) -> dict[str, Any]:
     }
 
 
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _int(value: object) -> int:
-    try:
-        return max(0, int(str(value)))
-    except (TypeError, ValueError):
-        return 0
+    """A number the page sent (``after``), clamped to what an id can be."""
+    return bounded_int(value)

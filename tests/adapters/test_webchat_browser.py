@@ -113,3 +113,25 @@ async def test_the_arabic_web_chat_reads_right_to_left(page_factory) -> None:  #
     await tap(page, "English")
     await log.get_by_text("From now on I will write to you in English.").wait_for()
     await page.wait_for_function("document.documentElement.dir === 'ltr'")
+
+
+async def test_erasing_everything_empties_the_page_at_once(page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = await page_factory()
+    await page.goto("/")
+    log = page.locator("#log")
+    await log.get_by_text("Welcome to TOGETHER").wait_for()
+    await say(page, "my secret words")
+    await log.get_by_text("my secret words").wait_for()
+    await say(page, "/privacy")
+    await tap(page, "Erase all my data")
+    await tap(page, "Yes, erase everything")
+    await log.get_by_text("Your data has been erased").wait_for()
+    # At once, without a reload: nothing of the old conversation is left on the page.
+    assert await log.get_by_text("my secret words").count() == 0
+    assert await log.get_by_text("Welcome to TOGETHER").count() == 0
+    empty_bubbles = "els => els.filter(e => !e.textContent.trim() && !e.children.length).length"
+    assert await page.eval_on_selector_all("#log .bubble", empty_bubbles) == 0
+    await page.reload()
+    await log.get_by_text("Your data has been erased").wait_for()
+    assert await log.locator(".msg").count() == 1  # no empty bubble of the erasing tap
+    assert await page.eval_on_selector_all("#log .bubble", empty_bubbles) == 0

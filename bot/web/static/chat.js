@@ -352,9 +352,20 @@
     stickToBottom = true;
   }
 
-  /** Adds the messages not yet shown (by id, in id order) and returns whether any was new. */
-  function merge(list, { scroll = false } = {}) {
-    if (!Array.isArray(list)) return false;
+  /** The server says the transcript was cleared ("erase everything"): start over. */
+  function resetLog() {
+    el.log.replaceChildren();
+    rendered.clear();
+    lastId = 0;
+  }
+
+  /**
+   * Adds the messages not yet shown (by id, in id order) and returns whether any was new.
+   * With `reset`, what is shown is dropped first and the list is the whole transcript.
+   */
+  function merge(list, { scroll = false, reset = false } = {}) {
+    if (reset === true) resetLog();
+    if (!Array.isArray(list)) return reset === true;
     const follow = scroll || stickToBottom || isNearBottom();
     let added = false;
     let fromUser = false;
@@ -368,7 +379,10 @@
       added = true;
       if (msg.from === "user") fromUser = true;
     }
-    if (!added) return false;
+    if (!added) {
+      if (reset === true) refreshChoices();
+      return reset === true;
+    }
     refreshChoices();
     followNewestLocale();
     if (follow || fromUser) scrollToBottom();
@@ -438,7 +452,7 @@
   }
 
   function applyHistory(data, scroll) {
-    merge(data.messages, { scroll });
+    merge(data.messages, { scroll, reset: data.reset });
     applyLocale(data.locale, data.dir);
     applyStrings(data.strings);
   }
@@ -532,16 +546,19 @@
         form.append("file", job.file, job.file.name);
         if (job.caption) form.append("caption", job.caption);
         form.append("client_id", job.clientId);
+        form.append("after", String(lastId));
         data = await uploadFile(form, showProgress);
       } else {
         const body = job.kind === "text" ? { text: job.text } : { choice: job.choice };
         body.client_id = job.clientId;
+        // The answer holds what is new since then (and says so if the transcript was erased).
+        body.after = lastId;
         data = await requestJson(API.message, { json: body });
       }
       pending = null;
       // What they typed is cleared only once the server has it, and only if unedited since.
       clearInputIfUnchanged(job.typed);
-      merge(data.messages, { scroll: true });
+      merge(data.messages, { scroll: true, reset: data.reset });
     } catch (err) {
       job.button?.classList.remove("is-chosen");
       const retryable = err instanceof ApiError ? err.retryable : true;
@@ -614,7 +631,7 @@
           fresh = true;
         } else {
           const data = await requestJson(`${API.poll}?after=${lastId}`, { timeoutMs: POLL_TIMEOUT_MS });
-          fresh = merge(data.messages);
+          fresh = merge(data.messages, { reset: data.reset });
         }
         delay = BACKOFF_FIRST_MS;
         setConnection("ok");
