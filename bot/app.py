@@ -41,6 +41,7 @@ from bot.review.service import ReviewService
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from bot.web.dashboard import Dashboard  # moderation dashboard (issue [3])
+from bot.web.export import ExportPages
 from bot.web.wall import StoryWall  # public story wall and feeds (issue [3])
 from moderation.screening import Screener
 from storage.db import Database
@@ -200,6 +201,7 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()
     routes += StoryWall(bot.deps).routes()
+    routes += ExportPages(bot.deps).routes()  # a person's copy of their data (/privacy)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
     @contextlib.asynccontextmanager

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
+import os
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import delete, select
+from babel.dates import format_datetime
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.events import Choice
 from bot.core.turn import Turn
-from bot.i18n import _
+from bot.handlers.mystories import status_label
+from bot.i18n import _, ngettext
+from bot.i18n.formatting import babel_locale, format_count
 from bot.review.service import ReviewService
+from bot.web.export import forget_export_links, issue_export_link
 from moderation.storyteller import erase_stories
 from storage import pledges
-from storage.models import Pledge, PledgeState, Story, StoryRevision, WebChatMessage
+from storage.export import PersonalData, collect
+from storage.media import MediaStore
+from storage.models import (
+    OutboxMessage,
+    OutboxStatus,
+    Pledge,
+    PledgeState,
+    Story,
+    WebChatMessage,
+)
+
+log = logging.getLogger(__name__)
 
 
 def privacy_text() -> str:
@@ -39,7 +61,7 @@ def show_privacy(turn: Turn) -> None:
 
 async def on_privacy_choice(turn: Turn, value: str) -> None:
     if value == "export":
-        turn.say(_("Here is all the data we keep about you:") + "\n\n" + await export_data(turn))
+        await send_export(turn)
     elif value == "erase":
         turn.say(
             _(
@@ -58,88 +80,88 @@ async def on_privacy_choice(turn: Turn, value: str) -> None:
         turn.say(_("That button is no longer active."))
 
 
-async def export_data(turn: Turn) -> str:
-    session, participant = turn.session, turn.participant
-    stories = (
-        (
-            await session.execute(
-                select(Story).where(col(Story.participant_id) == turn.participant_id)
-            )
-        )
-        .scalars()
-        .all()
+async def send_export(turn: Turn) -> None:
+    """A one-time link to the ZIP of everything kept, and what it holds, in words."""
+    data = await collect(turn.session, turn.participant)
+    link, expires_at = await issue_export_link(
+        turn.session, turn.deps, turn.participant_id, turn.locale
     )
-    story_data = []
-    for story in stories:
-        revisions = (
-            (
-                await session.execute(
-                    select(StoryRevision)
-                    .where(
-                        col(StoryRevision.story_id) == story.id,
-                        col(StoryRevision.author) == "storyteller",
-                    )
-                    .order_by(col(StoryRevision.number))
-                )
-            )
-            .scalars()
-            .all()
-        )
-        story_data.append(
-            {
-                "id": story.id,
-                "status": story.state,
-                "submitted_at": story.submitted_at.isoformat(),
-                "credit": story.credit_mode,
-                "credit_name": story.credit_name,
-                "from": story.origin_country,
-                "living_in": story.current_country,
-                "message": story.community_message,
-                "text": [r.text for r in revisions],
-            }
-        )
-    pledge_rows = (
-        (
-            await session.execute(
-                select(Pledge).where(col(Pledge.identity_key) == participant.identity_key)
-            )
-        )
-        .scalars()
-        .all()
+    turn.say(
+        export_summary(data, expires_at, turn.locale),
+        (Choice("privacy:download", _("⬇️ Download my data (ZIP)"), url=link),),
     )
-    data = {
-        "platform": participant.platform,
-        "language": participant.locale,
-        "consent_version": participant.consent_version,
-        "consent_at": participant.consent_at.isoformat() if participant.consent_at else None,
-        "stories": story_data,
-        "pledges": [
-            {
-                "campaign": p.campaign_id,
-                "state": p.state,
-                "name": p.display_name,
-                "country": p.country,
-                "at": p.created_at.isoformat(),
-            }
-            for p in pledge_rows
-        ],
-    }
-    return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def export_summary(data: PersonalData, expires_at: datetime, locale: str) -> str:
+    """What the archive holds and until when its link works, in the current locale."""
+
+    def count(n: int) -> str:
+        return format_count(n, locale)
+
+    stories = len(data.story_states)
+    story_line = ngettext("{count} story", "{count} stories", stories).format(count=count(stories))
+    if stories:
+        states = Counter(data.story_states)
+        story_line += " — " + ", ".join(
+            _("{status}: {count}").format(status=status_label(state), count=count(n))
+            for state, n in sorted(states.items(), key=lambda item: -item[1])
+        )
+    lines = [
+        _("Your copy is ready. It holds:"),
+        "• " + story_line,
+        "• "
+        + ngettext("{count} pledge", "{count} pledges", data.pledges).format(
+            count=count(data.pledges)
+        ),
+        "• "
+        + ngettext(
+            "{count} file (photos, voice notes, videos)",
+            "{count} files (photos, voice notes, videos)",
+            len(data.files),
+        ).format(count=count(len(data.files))),
+    ]
+    if data.transcript_messages:
+        lines.append(
+            "• "
+            + ngettext(
+                "{count} message of our web chat",
+                "{count} messages of our web chat",
+                data.transcript_messages,
+            ).format(count=count(data.transcript_messages))
+        )
+    lines += [
+        "",
+        _(
+            "Download it with the button below. The link works once, until {moment} (UTC). "
+            "Keep the file somewhere safe: it holds your stories and may identify you."
+        ).format(
+            moment=format_datetime(expires_at, "medium", tzinfo=UTC, locale=babel_locale(locale))
+        ),
+    ]
+    return "\n".join(lines)
 
 
 async def erase_everything(turn: Turn) -> None:
-    session, participant, db = turn.session, turn.participant, turn.deps.db
+    """Erase the person's stories, pledges, transcript, drafts, links and files.
+
+    Their media files are deleted once the erasure has committed (a rolled-back erasure
+    keeps the files of stories that are still there), and on SQLite the WAL is then
+    checkpointed, so the erased text is left neither in the database file nor its WAL.
+    """
+    session, participant, deps = turn.session, turn.participant, turn.deps
+    pid = turn.participant_id
+    # Every file the person's stories, drafts and transcript refer to, before they go.
+    referenced = [file.name for file in (await collect(session, participant)).files]
+    owner = MediaStore.owner_of(participant.identity_key)
+    # First, so that what this erasure queues (taking posts down) still goes out.
+    await forget_sent_messages(session, pid)
     story_ids = (
-        (
-            await session.execute(
-                select(col(Story.id)).where(col(Story.participant_id) == turn.participant_id)
-            )
-        )
+        (await session.execute(select(col(Story.id)).where(col(Story.participant_id) == pid)))
         .scalars()
         .all()
     )
-    await erase_stories(session, participant_id=turn.participant_id)
-    review = ReviewService(turn.deps)
+    await erase_stories(session, participant_id=pid)
+    review = ReviewService(deps)
     for story_id in story_ids:
         if story_id is not None:
             await review.story_changed(session, story_id)
@@ -154,14 +176,61 @@ async def erase_everything(turn: Turn) -> None:
     ):
         if row.state == PledgeState.CONFIRMED.value:
             await pledges.withdraw_pledge(
-                session, db, campaign_id=row.campaign_id, identity_key=participant.identity_key
+                session, deps.db, campaign_id=row.campaign_id, identity_key=participant.identity_key
             )
         await session.delete(row)
-    await session.execute(
-        delete(WebChatMessage).where(col(WebChatMessage.participant_id) == turn.participant_id)
-    )
+    await session.execute(delete(WebChatMessage).where(col(WebChatMessage.participant_id) == pid))
+    await forget_export_links(session, pid)
     participant.display_name = None
     participant.consent_version = None
     participant.consent_at = None
     participant.referral = None
     turn.flow, turn.step, turn.history, turn.draft = None, None, [], {}
+
+    async def after_commit() -> None:
+        store = MediaStore(deps.media_dir)
+        deleted = await store.erase_owner(owner)
+        deleted += await asyncio.to_thread(_delete_files, deps.media_dir, pid, referenced)
+        emptied = await deps.db.checkpoint()
+        log.info(
+            "data erased", extra={"participant_id": pid, "files": deleted, "wal_emptied": emptied}
+        )
+
+    turn.after_commit.append(after_commit)
+
+
+async def forget_sent_messages(session: AsyncSession, participant_id: int) -> None:
+    """Empty what the outbox keeps of messages to the person (replies quote their story
+    and name); what was not sent yet is not sent any more."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.participant_id) == participant_id,
+            col(OutboxMessage.status) == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.DEAD.value, last_error="erased")
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.participant_id) == participant_id)
+        .values(payload={"erased": True})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _delete_files(media_dir: Path, participant_id: int, referenced: list[str]) -> int:
+    """Delete the referenced files, and files named as the web chat named uploads before
+    the media store (``<participant id>-<32 hex>``)."""
+    legacy = re.compile(rf"^{participant_id}-[0-9a-f]{{32}}$")
+    names = set(referenced)
+    if media_dir.is_dir():
+        names.update(entry.name for entry in os.scandir(media_dir) if legacy.match(entry.name))
+    deleted = 0
+    for name in names:
+        try:
+            (media_dir / name).unlink()
+        except FileNotFoundError:
+            continue
+        deleted += 1
+    return deleted
