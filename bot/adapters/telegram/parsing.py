@@ -3,17 +3,23 @@
 Only private chats reach the core. The moderators' group goes to the moderation surface;
 every other group, supergroup or channel is ignored. A ``my_chat_member`` change in a
 private chat says whether the person blocked or unblocked the bot.
+
+Everything a person typed (text, captions, names, button data, a deep link's payload) is
+normalised here (:func:`~bot.adapters.normalise.normalise_text`). :func:`update_problem`
+checks an update's JSON before python-telegram-bot reads it: Telegram never sends
+anything else, so an update of another shape is acknowledged and dropped, never retried.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Chat, ChatMember, Message, Update, User
 
+from bot.adapters.normalise import normalise_optional, normalise_text
 from bot.adapters.telegram.periods import whole_seconds
 from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef
 
@@ -127,13 +133,14 @@ def parse_update(
 
 
 def _base(user: User, chat_id: int, key: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    hint = normalise_optional(user.language_code)
     return {
         "platform": PLATFORM,
         "user_id": str(user.id),
         "chat_id": str(chat_id),
         "key": key,
-        "locale_hint": user.language_code,
-        "display_name": user.full_name or None,
+        "locale_hint": hint[:LOCALE_HINT_MAX] if hint else None,
+        "display_name": normalise_text(user.full_name)[:NAME_MAX] or None,
         "raw": payload,
     }
 
@@ -141,13 +148,13 @@ def _base(user: User, chat_id: int, key: str, payload: Mapping[str, Any]) -> dic
 def _callback(update: Update, payload: Mapping[str, Any]) -> Parsed:
     query = update.callback_query
     assert query is not None
-    if query.data is None:
+    if not isinstance(query.data, str):
         return Ignored("callback without data")
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
     return Inbound(
         kind=InboundKind.CHOICE,
-        choice=query.data,
+        choice=normalise_text(query.data),
         message_id=str(message.message_id) if message is not None else None,
         **_base(query.from_user, chat_id, f"cb:{query.id}", payload),
     )
@@ -161,8 +168,9 @@ def _message(
         return Ignored("no human sender")
     base = _base(user, message.chat.id, str(update_id), payload)
     message_id = str(message.message_id)
-    if message.text is not None:
-        match = _COMMAND.match(message.text)
+    text = normalise_optional(message.text)
+    if text is not None:
+        match = _COMMAND.match(text)
         if match is not None:
             command, addressee, args = match.groups()
             if addressee and config.bot_username and addressee.lower() != config.bot_username:
@@ -171,11 +179,11 @@ def _message(
                 kind=InboundKind.COMMAND,
                 command=command.lower(),
                 args=(args or "").strip(),
-                text=message.text,
+                text=text,
                 message_id=message_id,
                 **base,
             )
-        return Inbound(kind=InboundKind.TEXT, text=message.text, message_id=message_id, **base)
+        return Inbound(kind=InboundKind.TEXT, text=text, message_id=message_id, **base)
     unsupported = _unsupported_kind(message)
     if unsupported is not None:
         return Inbound(
@@ -189,7 +197,7 @@ def _message(
     return Inbound(
         kind=InboundKind.MEDIA,
         media=(media,),
-        caption=message.caption,
+        caption=normalise_optional(message.caption),
         message_id=message_id,
         **base,
     )
@@ -199,7 +207,7 @@ def _edit(update_id: int, message: Message, payload: Mapping[str, Any]) -> Parse
     user = message.from_user
     if user is None or user.is_bot:
         return Ignored("no human sender")
-    text = message.text if message.text is not None else message.caption
+    text = normalise_optional(message.text if message.text is not None else message.caption)
     if text is None:
         return Ignored("edit without text")
     return Inbound(
@@ -242,4 +250,119 @@ def _media(message: Message, config: ParseConfig) -> MediaRef | str | None:
         ):
             return "document_type"
         return MediaRef(MediaKind.DOCUMENT, document.file_id, mime, document.file_size)
+    return None
+
+
+# -- the shape of an update, checked before python-telegram-bot reads it ----------------------
+Check = Callable[[object], bool]
+LOCALE_HINT_MAX = 64  # the participant's columns
+NAME_MAX = 128
+
+
+def _int(value: object) -> bool:
+    # Telegram's ids and dates fit in 64 bits; bool is an int to Python but not to JSON.
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+
+
+def _str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _shape(**fields: tuple[Check, bool]) -> Check:
+    """An object with these fields: ``name=(check, required)``; others are not read."""
+
+    def check(value: object) -> bool:
+        if not isinstance(value, Mapping):
+            return False
+        for name, (field_check, required) in fields.items():
+            present = value.get(name)
+            if present is None:
+                if required:
+                    return False
+            elif not field_check(present):
+                return False
+        return True
+
+    return check
+
+
+def _list_of(item: Check) -> Check:
+    return lambda value: isinstance(value, list) and all(item(v) for v in value)
+
+
+_USER = _shape(
+    id=(_int, True),
+    is_bot=(_bool, True),
+    first_name=(_str, True),
+    last_name=(_str, False),
+    username=(_str, False),
+    language_code=(_str, False),
+)
+_CHAT = _shape(id=(_int, True), type=(_str, True))
+_FILE = _shape(
+    file_id=(_str, True),
+    file_unique_id=(_str, True),
+    file_size=(_int, False),
+    duration=(_int, False),
+    mime_type=(_str, False),
+)
+_PHOTO = _shape(
+    file_id=(_str, True),
+    file_unique_id=(_str, True),
+    width=(_int, True),
+    height=(_int, True),
+    file_size=(_int, False),
+)
+_MESSAGE = _shape(
+    message_id=(_int, True),
+    date=(_int, True),
+    chat=(_CHAT, True),
+    **{"from": (_USER, False)},
+    text=(_str, False),
+    caption=(_str, False),
+    edit_date=(_int, False),
+    photo=(_list_of(_PHOTO), False),
+    voice=(_FILE, False),
+    audio=(_FILE, False),
+    video=(_FILE, False),
+    video_note=(_FILE, False),
+    document=(_FILE, False),
+)
+_MEMBER = _shape(status=(_str, True), user=(_USER, True))
+_UPDATE_KINDS: dict[str, Check] = {
+    "message": _MESSAGE,
+    "edited_message": _MESSAGE,
+    "callback_query": _shape(
+        id=(_str, True),
+        **{"from": (_USER, True)},
+        data=(_str, False),
+        message=(_MESSAGE, False),
+    ),
+    "my_chat_member": _shape(
+        chat=(_CHAT, True),
+        **{"from": (_USER, True)},
+        date=(_int, True),
+        old_chat_member=(_MEMBER, True),
+        new_chat_member=(_MEMBER, True),
+    ),
+}
+
+
+def update_problem(data: object) -> str | None:
+    """Why ``data`` (an update's decoded JSON) is not an update as Telegram sends one, or
+    None when every field the bot reads has the type Telegram documents.
+
+    The answer is a short tag for logs (never content).
+    """
+    if not isinstance(data, Mapping):
+        return "not an object"
+    if not _int(data.get("update_id")):
+        return "no update_id"
+    for kind, check in _UPDATE_KINDS.items():
+        if kind in data and not check(data[kind]):
+            return f"malformed {kind}"
     return None

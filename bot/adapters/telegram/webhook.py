@@ -1,9 +1,11 @@
 """The Telegram webhook endpoint on the one Starlette app.
 
 Order of checks: the secret header (constant-time; wrong or missing -> 403), the body size
-(-> 413), the JSON and the update's shape (-> 400, logged with sizes and ids only). Only
-then is the update handled, before the answer: a failure answers 500 so Telegram
-redelivers, and the core ignores what it has already seen.
+(-> 413, counted as it arrives, so a chunked body is capped too), the JSON (-> 400). An
+update of a shape Telegram never sends (a number where text belongs, ``chat: null``) is
+answered 200 and dropped, logged by its update id only: a 4xx or 5xx would only make
+Telegram deliver it again, forever. Only then is the update handled, before the answer: a
+failure answers 500 so Telegram redelivers, and the core ignores what it has already seen.
 
 The path is derived from the bot token and the secret, so it cannot be guessed; the
 secret, when not configured, is derived from the token, so every replica agrees.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -22,6 +23,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Bot, Update
+
+from bot.adapters.telegram.parsing import update_problem
+from bot.web.untrusted import BodyTooLargeError, parse_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +74,36 @@ class WebhookEndpoint:
         if not hmac.compare_digest(given, self._secret):
             log.warning("telegram webhook: wrong or missing secret token")
             return PlainTextResponse("forbidden", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            log.warning("telegram webhook: body too large", extra={"bytes": len(body)})
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLargeError:
+            log.warning("telegram webhook: body too large")
             return PlainTextResponse("too large", status_code=413)
         try:
-            data = json.loads(body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(data, self.bot)
-        except Exception as exc:  # any decoding failure is the sender's fault
+            data = parse_json(body)
+        except ValueError as exc:
             log.warning(
                 "telegram webhook: malformed update",
                 extra={"bytes": len(body), "error": type(exc).__name__},
             )
             return PlainTextResponse("malformed update", status_code=400)
+        problem = update_problem(data)
+        update: Update | None = None
+        if problem is None:
+            try:
+                update = Update.de_json(data, self.bot)
+            except Exception as exc:  # whatever PTB cannot read, Telegram did not send
+                problem = type(exc).__name__
+        if update is None:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            log.warning(
+                "telegram webhook: update ignored",
+                extra={
+                    "update_id": update_id if isinstance(update_id, int) else None,
+                    "reason": problem,
+                },
+            )
+            return PlainTextResponse("ignored")
         try:
             await self.sink(update, data)
         except Exception:

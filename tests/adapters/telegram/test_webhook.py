@@ -120,17 +120,10 @@ async def test_other_paths_are_not_found(
 
 @pytest.mark.parametrize(
     "body",
-    [
-        b"{not json",
-        b"",
-        b"[1, 2]",
-        json.dumps({"message": {"text": "no update id"}}).encode(),
-        json.dumps({"update_id": "7"}).encode(),
-        json.dumps({"update_id": 7, "message": {"text": "SECRET-STORY no chat, no date"}}).encode(),
-    ],
-    ids=["broken", "empty", "list", "no-id", "text-id", "bad-message"],
+    [b"{not json SECRET-STORY", b"", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000],
+    ids=["broken", "empty", "not-utf8", "deep"],
 )
-async def test_malformed_update_is_400_logged_without_content_and_nothing_stored(
+async def test_a_body_that_is_not_json_is_400_logged_without_content(
     webhook: TelegramAdapter,
     client: httpx.AsyncClient,
     recording_core: RecordingCore,
@@ -147,6 +140,90 @@ async def test_malformed_update_is_400_logged_without_content_and_nothing_stored
     assert recording_core.inbound == []
     assert [r.getMessage() for r in caplog.records] == ["telegram webhook: malformed update"]
     assert "SECRET-STORY" not in caplog.text
+
+
+def _message(**changes: object) -> dict[str, object]:
+    message: dict[str, object] = {
+        "message_id": 5,
+        "date": 1_700_000_000,
+        "chat": {"id": 42, "type": "private"},
+        "from": {"id": 42, "is_bot": False, "first_name": "SECRET-NAME"},
+        "text": "SECRET-STORY",
+    }
+    message.update(changes)
+    return {"update_id": 77, "message": message}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        [1, 2],
+        {"message": {"text": "SECRET-STORY no update id"}},
+        {"update_id": "7"},
+        {"update_id": True},
+        {"update_id": 2**70},
+        {"update_id": 7, "message": {"text": "SECRET-STORY no chat, no date"}},
+        _message(text=12345),
+        _message(text=["SECRET-STORY"]),
+        _message(chat=None),
+        _message(chat={"id": "42", "type": "private"}),
+        _message(**{"from": {"id": 42, "first_name": None, "is_bot": False}}),
+        _message(date="yesterday"),
+        _message(date=10**18),
+        _message(photo=[{"file_id": 1}]),
+        _message(caption={"SECRET": "STORY"}),
+        _message(sticker="SECRET-STORY"),
+        {"update_id": 78, "callback_query": {"id": 5, "from": None, "data": 3}},
+        {"update_id": 79, "my_chat_member": {"chat": None}},
+        {"update_id": 80, "edited_message": "SECRET-STORY"},
+    ],
+)
+async def test_an_update_of_a_shape_telegram_never_sends_is_200_and_dropped(
+    webhook: TelegramAdapter,
+    client: httpx.AsyncClient,
+    recording_core: RecordingCore,
+    caplog: pytest.LogCaptureFixture,
+    update: object,
+) -> None:
+    # A 4xx or 5xx would make Telegram deliver it again, forever (issue [9]).
+    caplog.set_level(logging.WARNING, logger="bot.adapters.telegram")
+    answer = await client.post(webhook.webhook_path, json=update, headers=headers(webhook))
+    assert answer.status_code == 200
+    assert recording_core.inbound == []
+    assert [r.getMessage() for r in caplog.records] == ["telegram webhook: update ignored"]
+    assert "SECRET" not in caplog.text
+
+
+async def test_a_chunked_body_over_the_cap_is_413(
+    webhook: TelegramAdapter, client: httpx.AsyncClient, recording_core: RecordingCore
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"update_id": 1, "padding": "'
+        for _ in range(300):
+            yield b"x" * 4096
+        yield b'"}'
+
+    answer = await client.post(webhook.webhook_path, content=chunks(), headers=headers(webhook))
+    assert "content-length" not in answer.request.headers
+    assert answer.status_code == 413
+    assert recording_core.inbound == []
+
+
+async def test_names_and_text_are_normalised_before_the_core(
+    api: FakeTelegramApi,
+    webhook: TelegramAdapter,
+    client: httpx.AsyncClient,
+    recording_core: RecordingCore,
+) -> None:
+    update = _message(text="hi \ud83d\x00 e\u0301")
+    update["message"]["from"]["first_name"] = "Ana\ud83d"  # type: ignore[index]
+    # As JSON carries them: escapes, which decode to a lone surrogate and a NUL.
+    body = json.dumps(update).encode()
+    answer = await client.post(webhook.webhook_path, content=body, headers=headers(webhook))
+    assert answer.status_code == 200
+    [inbound] = recording_core.inbound
+    assert inbound.text == "hi \ufffd \u00e9"
+    assert inbound.display_name == "Ana\ufffd"
 
 
 async def test_a_failing_core_answers_500_so_telegram_redelivers(
