@@ -4,8 +4,9 @@ The bot's own log lines name what happened and carry ids in ``extra``; none hold
 message body, a story or a name. Libraries are another matter: below WARNING several of
 them print what they send and receive. Those loggers are held at WARNING whatever
 ``LOG_LEVEL`` says, and the handlers set up here drop their records below WARNING even
-when someone turns a library up by hand. (aiosqlite, which prints every SQL call with its
-parameters, is also silenced by :mod:`storage.db` itself, for every program.)
+when someone turns a library up by hand. (The loggers that print stored values, such as
+aiosqlite's SQL parameters or a photo's EXIF, are also silenced at their source by
+:mod:`storage.logguard`, for every program.)
 """
 
 from __future__ import annotations

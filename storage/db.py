@@ -11,7 +11,6 @@ PostgreSQL goes through asyncpg.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from storage import models as _models  # noqa: F401  (registers every table)
+from storage.logguard import guard_value_logs
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PRIVATE_FILE = 0o600
@@ -169,32 +169,9 @@ def make_private_sqlite_file(path: Path) -> None:
             file.chmod(PRIVATE_FILE)
 
 
-class _LogFloor(logging.Filter):
-    """Drops a logger's records below ``level``, whatever level the logger is set to."""
-
-    def __init__(self, level: int) -> None:
-        super().__init__()
-        self.level = level
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.level
-
-
-# Loggers that print stored values below a level, whatever hide_parameters says:
-# aiosqlite logs every call it runs (SQL parameters: story text, names) at DEBUG, and
-# SQLAlchemy logs every result row at DEBUG. SQLAlchemy's statements (INFO, with echo)
-# carry no values and stay.
-_VALUE_LOGGERS = {"aiosqlite": logging.WARNING, "sqlalchemy.engine.Engine": logging.INFO}
-
-
-def _guard_value_logs() -> None:
-    for name, level in _VALUE_LOGGERS.items():
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _LogFloor) for f in logger.filters):
-            logger.addFilter(_LogFloor(level))
-
-
-_guard_value_logs()
+# Every program that uses the database gets the library loggers that would print stored
+# values (SQL parameters, result rows, photo metadata) silenced at their source.
+guard_value_logs()
 
 
 def null_pool_engine(url: str) -> AsyncEngine:
