@@ -121,3 +121,23 @@ async def test_erasing_ones_data_ends_the_link(bot: Bot, client: httpx.AsyncClie
     await chat.tap("Erase all my data")
     await chat.tap("Yes, erase everything")
     assert (await client.post(path)).status_code == 404
+
+
+async def test_the_summary_and_the_page_are_in_the_persons_language(
+    bot: Bot, client: httpx.AsyncClient
+) -> None:
+    chat = MemoryChat(bot.core, user_id="amina")
+    await tell_story(chat)
+    await chat.tap("Submit")
+    async with bot.deps.db.transaction() as session:
+        person = (await session.execute(select(Participant))).scalar_one()
+        person.locale = "fr"
+    await chat.press("privacy:export")
+    bullets = [line for line in chat.text.splitlines() if line.startswith("• ")]
+    assert len(bullets) == 3  # stories, pledges, files (no web chat here)
+    assert "En attente de relecture" in bullets[0]  # the story's state, in French
+    path = httpx.URL(next(c.url for m in chat.last for c in m.choices if c.url)).path
+    page = await client.get(path)
+    assert '<html lang="fr"' in page.text
+    archive = unzip(await client.post(path))
+    assert archive.read("README.txt").decode().strip()
