@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +9,7 @@ import pytest
 from bot.app import build_bot
 from bot.config import Settings
 from bot.data_dir import prepare_data_dir
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
+from tests.storage.test_db_privacy import open_umask  # noqa: F401  (a fixture)
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -30,7 +20,8 @@ def _modes(root: Path) -> dict[str, int]:
     return found
 
 
-def test_an_older_readable_install_is_made_private(tmp_path: Path, open_umask: None) -> None:
+@pytest.mark.usefixtures("open_umask")
+def test_an_older_readable_install_is_made_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "media").mkdir(parents=True)
     data.chmod(0o755)
@@ -50,9 +41,8 @@ def test_an_older_readable_install_is_made_private(tmp_path: Path, open_umask: N
     assert prepare_data_dir(data) == 0
 
 
-async def test_a_fresh_bot_creates_only_private_files(
-    settings: Settings, tmp_path: Path, open_umask: None
-) -> None:
+@pytest.mark.usefixtures("open_umask")
+async def test_a_fresh_bot_creates_only_private_files(settings: Settings, tmp_path: Path) -> None:
     """The whole bot on its default SQLite database: directory, database, WAL, secrets."""
     settings.identity_secret = None
     settings.session_secret = None
