@@ -1,4 +1,11 @@
-"""The durable outbox: messages that are not direct replies, delivered with retries."""
+"""The durable outbox: every message the bot sends, delivered with retries.
+
+Notices, cards and posts are queued here by whoever decides them. Direct replies are
+queued too, in the turn's transaction, already *leased* to the process that handles the
+turn: it sends them at once after the commit and marks them sent (the fast path). Rows a
+crash left behind are taken by the dispatcher when their lease runs out (or at once after
+a restart on SQLite, where one process owns the database).
+"""
 
 from __future__ import annotations
 
@@ -37,8 +44,13 @@ async def enqueue(
     payload: dict[str, Any],
     participant_id: int | None = None,
     not_before: datetime | None = None,
-) -> bool:
-    """Add a message in the caller's transaction. False if that dedupe key exists."""
+    leased_for: timedelta | None = None,
+) -> int | None:
+    """Add a message in the caller's transaction; its id, or None if the key exists.
+
+    ``leased_for`` keeps the dispatcher away from the row for that long: the caller
+    sends it itself right after its transaction commits.
+    """
     now = utcnow()
     stmt = (
         dialect_insert(session, OutboxMessage)
@@ -51,12 +63,14 @@ async def enqueue(
             status=OutboxStatus.PENDING.value,
             attempts=0,
             next_attempt_at=not_before or now,
+            locked_until=now + leased_for if leased_for is not None else None,
             created_at=now,
         )
         .on_conflict_do_nothing()
+        .returning(col(OutboxMessage.id))
     )
     result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.scalar_one_or_none()
 
 
 async def claim_due(
@@ -100,18 +114,52 @@ async def claim_due(
         ]
 
 
-async def mark_sent(db: Database, message_id: int) -> None:
+async def mark_sent(db: Database, message_id: int, *, forget_payload: bool = False) -> None:
+    """Record a delivery. ``forget_payload`` drops the text once it is delivered (a
+    direct reply may quote the person's own words; nothing needs them any more)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.SENT.value,
+        "sent_at": utcnow(),
+        "locked_until": None,
+        "attempts": col(OutboxMessage.attempts) + 1,
+    }
+    if forget_payload:
+        values["payload"] = {}
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values)
+        )
+
+
+async def release(db: Database, message_ids: list[int], *, delay: float = 0.0) -> None:
+    """Hand leased rows to the dispatcher, due after ``delay`` seconds (no attempt is
+    counted: nothing was tried, e.g. the chat's sending pace or an earlier failure)."""
+    if not message_ids:
+        return
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id)
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=utcnow(),
-                locked_until=None,
-                attempts=col(OutboxMessage.attempts) + 1,
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
             )
+            .values(next_attempt_at=utcnow() + timedelta(seconds=delay), locked_until=None)
         )
+
+
+async def recover_leases(db: Database) -> int:
+    """After a restart on SQLite (one process owns the file), rows the dead process had
+    leased are due at once: nobody else can be sending them. Returns how many."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
+                col(OutboxMessage.locked_until).is_not(None),
+            )
+            .values(locked_until=None)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_dead(db: Database, message_id: int, error: str) -> None:

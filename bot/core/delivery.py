@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.events import Outgoing
 
@@ -54,6 +54,15 @@ class Sender(Protocol):
         Raises:
             RetryAfter, TransientError, Unreachable, PermanentError.
         """
+        ...
+
+
+@runtime_checkable
+class Paced(Protocol):
+    """A sender that keeps a sending pace per chat (Telegram: 20 a minute in a group)."""
+
+    def wait_before(self, chat_id: str) -> float:
+        """Seconds before a message to ``chat_id`` could go without waiting."""
         ...
 
 

@@ -12,11 +12,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.core.delivery import PermanentError, RetryAfter, Sender, TransientError, Unreachable
+from bot.core.delivery import (
+    Paced,
+    PermanentError,
+    RetryAfter,
+    Sender,
+    TransientError,
+    Unreachable,
+)
 from bot.core.events import Outgoing
 from storage import outbox
 from storage.db import Database
@@ -30,6 +38,17 @@ Renderer = Callable[[outbox.DueMessage], Awaitable[Outgoing | None]]
 # Told what a delivery created (the platform's message id), e.g. to remember a card.
 AfterSend = Callable[[outbox.DueMessage, str | None], Awaitable[None]]
 IDLE_WAIT = 30.0
+# A chat whose pace asks for a shorter wait than this is sent to at once (the sender
+# sleeps that long); a longer wait reschedules its messages instead.
+PACE_SLACK = 0.25
+# Chats delivered to at once by one dispatcher.
+CONCURRENT_CHATS = 16
+REPLY_PREFIX = "reply:"
+
+
+def is_reply(payload: Mapping[str, Any]) -> bool:
+    """A direct reply's row (its text is dropped once delivered)."""
+    return bool(payload.get("reply"))
 
 
 async def render_message(due: outbox.DueMessage) -> Outgoing | None:
@@ -54,72 +73,93 @@ class OutboxDispatcher:
         self.renderer = renderer
         self.after_send = after_send
         self.delivered = 0
+        self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
 
     async def run_once(self) -> int:
-        """Deliver every message that is due now; returns how many were attempted."""
+        """Deliver every message that is due now; returns how many were attempted.
+
+        Each chat's messages go in order, on a task of their own, so one chat never
+        waits behind another: a chat that must keep a pace (a Telegram group, 20 a
+        minute) is rescheduled for when it may send again instead of being slept on.
+        """
         attempted = 0
         while batch := await outbox.claim_due(self.db):
+            chats: dict[tuple[str, str], list[outbox.DueMessage]] = {}
             for due in batch:
-                attempted += 1
-                await self._deliver(due)
+                chats.setdefault((due.platform, due.chat_id), []).append(due)
+            counts = await asyncio.gather(*(self._deliver_chat(rows) for rows in chats.values()))
+            attempted += sum(counts)
         return attempted
 
-    async def _deliver(self, due: outbox.DueMessage) -> None:
+    async def _deliver_chat(self, rows: list[outbox.DueMessage]) -> int:
+        """One chat's due messages, in order; the rest wait when one must wait."""
+        async with self._slots:
+            for index, due in enumerate(rows):
+                sender = self.senders.get(due.platform)
+                pace = sender.wait_before(due.chat_id) if isinstance(sender, Paced) else 0.0
+                if pace > PACE_SLACK:
+                    await outbox.release(self.db, [r.id for r in rows[index:]], delay=pace)
+                    return index
+                delay = await self._deliver(due)
+                if delay is not None:
+                    # Keep the chat's order: what follows waits for the one retried.
+                    await outbox.release(self.db, [r.id for r in rows[index + 1 :]], delay=delay)
+                    return index + 1
+            return len(rows)
+
+    async def _deliver(self, due: outbox.DueMessage) -> float | None:
+        """Try one message; returns the delay when it was rescheduled for a retry."""
         sender = self.senders.get(due.platform)
         if sender is None:
             # The platform is not running here (no token): try again later.
+            delay = outbox.backoff(due.attempts, base=60)
             await outbox.mark_retry(
-                self.db,
-                due.id,
-                delay=outbox.backoff(due.attempts, base=60),
-                error="platform not configured",
-                attempts=due.attempts,
+                self.db, due.id, delay=delay, error="platform not configured", attempts=due.attempts
             )
-            return
+            return delay
         try:
             message = await self.renderer(due)
             if message is None:
                 await outbox.mark_dead(self.db, due.id, "nothing to render")
-                return
+                return None
             message_id = await sender.send(due.chat_id, message)
         except RetryAfter as exc:
             await outbox.mark_retry(
                 self.db, due.id, delay=exc.seconds, error="retry_after", attempts=due.attempts
             )
+            return exc.seconds
         except TransientError as exc:
+            delay = outbox.backoff(due.attempts)
             await outbox.mark_retry(
-                self.db,
-                due.id,
-                delay=outbox.backoff(due.attempts),
-                error=type(exc).__name__,
-                attempts=due.attempts,
+                self.db, due.id, delay=delay, error=type(exc).__name__, attempts=due.attempts
             )
+            return delay
         except Unreachable:
             await outbox.mark_dead(self.db, due.id, "unreachable")
             await self._mark_unreachable(due)
+            return None
         except PermanentError as exc:
             log.warning("outbox message refused", extra={"outbox_id": due.id})
             await outbox.mark_dead(self.db, due.id, f"refused: {type(exc).__name__}")
+            return None
         except Exception:
             log.exception("outbox delivery failed", extra={"outbox_id": due.id})
+            delay = outbox.backoff(due.attempts)
             await outbox.mark_retry(
-                self.db,
-                due.id,
-                delay=outbox.backoff(due.attempts),
-                error="exception",
-                attempts=due.attempts,
+                self.db, due.id, delay=delay, error="exception", attempts=due.attempts
             )
-        else:
-            await outbox.mark_sent(self.db, due.id)
-            self.delivered += 1
-            if self.after_send is not None:
-                try:
-                    await self.after_send(due, message_id)
-                except Exception:
-                    log.exception("after-send hook failed", extra={"outbox_id": due.id})
+            return delay
+        await outbox.mark_sent(self.db, due.id, forget_payload=is_reply(due.payload))
+        self.delivered += 1
+        if self.after_send is not None:
+            try:
+                await self.after_send(due, message_id)
+            except Exception:
+                log.exception("after-send hook failed", extra={"outbox_id": due.id})
+        return None
 
     async def _mark_unreachable(self, due: outbox.DueMessage) -> None:
         if due.participant_id is None:

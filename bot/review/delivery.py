@@ -16,11 +16,11 @@ from bot.core.events import MediaKind, MediaRef, Outgoing
 from bot.core.outbox import render_message
 from bot.i18n import _
 from bot.i18n.formatting import country_name
-from bot.review.cards import load_card, render_card
+from bot.review.cards import load_card, render_card, render_placeholder
 from bot.review.notices import render_notice
 from bot.review.service import ReviewService
 from moderation import decisions
-from moderation.errors import NotAllowed
+from moderation.errors import DecisionConflict, NotAllowed
 from storage.models import Participant, Publication, Story, StoryMedia, StoryRevision
 from storage.outbox import DueMessage
 
@@ -61,9 +61,16 @@ class ReviewDelivery:
         if message_id is None:
             return
         if "card" in payload:
+            card = payload["card"]
             await self.review.register_card(
-                int(payload["card"]["item_id"]), due.platform, due.chat_id, message_id
+                int(card["item_id"]), due.platform, due.chat_id, message_id
             )
+            if card.get("new") and "version" in card:
+                async with self.deps.db.transaction() as session:
+                    await self.review.card_registered(
+                        session, int(card["item_id"]), due.platform, due.chat_id, int(card["version"])
+                    )
+                self.deps.outbox_wakeup.set()
         elif "publish" in payload and due.platform != "feed":
             async with self.deps.db.transaction() as session:
                 await session.execute(
@@ -107,19 +114,31 @@ class ReviewDelivery:
             return None
         locale = self.deps.settings.moderation_locale
         with self.deps.translator.use(locale):
-            return render_card(view, locale, platform=due.platform, edit_of=edit_of)
+            if view.safety_only and not self.review.is_safety_chat(due.platform, due.chat_id):
+                return render_placeholder(view, locale, edit_of=edit_of)
+            files = f"{self.deps.settings.resolved_public_url}/moderation/items/{item_id}"
+            return render_card(
+                view, locale, platform=due.platform, edit_of=edit_of, files_url=files
+            )
 
     async def _publish(self, due: DueMessage) -> Outgoing | None:
         job = due.payload["publish"]
-        try:
-            async with self.deps.db.transaction() as session:
-                await decisions.mark_published(
-                    session, item_id=int(job["item_id"]), revision_id=int(job["revision_id"])
-                )
-                await self.review.refresh_cards(session, int(job["item_id"]))
-        except NotAllowed:
-            log.info("publication dropped", extra={"story_id": job.get("story_id")})
-            return None
+        for attempt in range(2):
+            try:
+                async with self.deps.db.transaction() as session:
+                    await decisions.mark_published(
+                        session, item_id=int(job["item_id"]), revision_id=int(job["revision_id"])
+                    )
+                    await self.review.refresh_cards(session, int(job["item_id"]))
+                break
+            except DecisionConflict:
+                # The same story's post to another channel (delivered concurrently, or by
+                # another replica) published it a moment ago: reload and go on.
+                if attempt:
+                    raise
+            except NotAllowed:
+                log.info("publication dropped", extra={"story_id": job.get("story_id")})
+                return None
         self.deps.outbox_wakeup.set()
         if due.platform == "feed":
             return Outgoing(text="")

@@ -2,12 +2,15 @@
 
 The path of one request, in Bolt's order: verify the signature and timestamp (HTTP; a
 bad one is 401 and nothing runs) -> URL verification -> authorise (``auth.test`` once) ->
-ignore the app's own events -> the listener below, which acknowledges at once (Slack
-waits 3 seconds at most) and hands the work to a task of its own. The tasks of one
-person run one at a time, in arrival order; different people concurrently. A task
-parses the payload into an ``Inbound``, calls ``core.handle`` (which records the
-event's key first: a retried event or a repeated click has no second effect) and sends
-the replies to the person's DM. The moderators' channel goes to its own surface.
+ignore the app's own events -> the listener below. A person's message, button or
+command is parsed into an ``Inbound`` and ``core.accept``-ed (the event's key, its
+effect and the replies commit together: a retried event or a repeated click has no
+second effect) *before* the acknowledgement, so an event Slack was told we have is
+never lost; a failure there answers an error and Slack retries the event. Then the ack
+(Slack waits 3 seconds at most; a turn takes milliseconds) and ``core.deliver`` sends
+the replies to the person's DM on a task of its own: one person's deliveries run one
+at a time, in order; different people's concurrently. The moderators' channel goes to
+its own surface (its decisions are guarded and deduplicated by their own keys).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Protocol
 
 import aiohttp
@@ -31,13 +34,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.adapters.slack import views
+from bot.adapters.slack.gate import gate
 from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.adapters.slack.parsing import (
-    PLATFORM,
     Person,
     action_key,
     choice_inbound,
     command_inbound,
+    form_inbound,
     interaction_key,
     message_inbound,
 )
@@ -45,13 +49,14 @@ from bot.adapters.slack.people import People
 from bot.adapters.slack.rendering import CHOICE_ACTION, LINK_ACTION
 from bot.adapters.slack.sender import BAD_TOKEN, SlackSender, error_code
 from bot.config import Settings
-from bot.core.delivery import send_replies
+from bot.core.delivery import Sender
 from bot.core.deps import Deps
-from bot.core.events import Inbound, Outgoing
+from bot.core.events import Inbound
 from bot.core.locks import KeyedLocks
+from bot.core.replies import Handled
 from bot.handlers import menu
 from bot.handlers.pledge import total_text
-from bot.handlers.story import FORM_COMMAND, form_draft, story_form
+from bot.handlers.story import form_draft, story_form
 from bot.i18n import _
 from storage.pledges import pledge_total
 
@@ -65,7 +70,9 @@ ERROR_MAX = 300
 class Core(Protocol):
     """What the adapter needs of :class:`bot.core.service.BotCore`."""
 
-    async def handle(self, inbound: Inbound) -> list[Outgoing]: ...
+    async def accept(self, inbound: Inbound) -> Handled: ...
+
+    async def deliver(self, handled: Handled, sender: Sender) -> None: ...
 
     async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
 
@@ -218,11 +225,14 @@ class SlackAdapter:
             self._session = None
 
     async def _endpoint(self, request: Request) -> Response:
-        # Nothing is read or run before Bolt verifies the signature, except this size cap.
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY:
-            return Response(status_code=413)
-        return await self._http.handle(request)
+        # Nothing is parsed before the signature is checked on the raw body, read up to
+        # MAX_BODY as it arrives (issue [9]): 413, 401 or 400 before Bolt sees anything.
+        secret = self.settings.slack_signing_secret
+        assert secret is not None  # HTTP mode requires it (see __init__)
+        checked = await gate(request, secret.get_secret_value(), max_body=MAX_BODY)
+        if isinstance(checked, Response):
+            return checked
+        return await self._http.handle(checked)
 
     # -- listeners (acknowledge, then work in a task) --------------------------------------
     def _register(self) -> None:
@@ -259,7 +269,6 @@ class SlackAdapter:
             self.processed += 1
 
     async def _on_message(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         event = body.get("event") or {}
         event_id = str(body.get("event_id") or "")
         changed = event.get("message")
@@ -267,15 +276,10 @@ class SlackAdapter:
         user = str(event.get("user") or edited_by or "")
         channel = str(event.get("channel") or "")
         if event.get("channel_type") != "im" or not user or not event_id or not channel:
+            await ack()
             return
-
-        async def work() -> None:
-            person = await self.people.person(user, dm_channel=channel)
-            inbound = message_inbound(event, event_id, person)
-            if inbound is not None:
-                await self._converse(inbound)
-
-        self._spawn(f"user:{user}", work)
+        person = await self.people.person(user, dm_channel=channel)
+        await self._accept_then_ack(ack, user, message_inbound(event, event_id, person))
 
     async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -287,14 +291,19 @@ class SlackAdapter:
 
     async def _on_pledge_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         user = str(body.get("user_id") or "")
-        if body.get("channel_name") == "directmessage" or not user:
+        if not user:
             await ack()
-        else:  # typed in a channel: say where the pledge is waiting
-            with self.deps.translator.use(self.people.cached_locale(user)):
-                await ack(_("I have sent you a direct message."))
-        if user:
-            key = interaction_key("cmd", body.get("trigger_id", ""), user)
-            self._spawn(f"user:{user}", lambda: self._command(user, key, "pledge"))
+            return
+        key = interaction_key("cmd", body.get("trigger_id", ""), user)
+        person = await self.people.person(user)
+        inbound = command_inbound(person, key, "pledge")
+        if body.get("channel_name") == "directmessage":
+            await self._accept_then_ack(ack, user, inbound)
+            return
+        # Typed in a channel: say where the pledge is waiting.
+        with self.deps.translator.use(self.people.cached_locale(user)):
+            said = _("I have sent you a direct message.")
+        await self._accept_then_ack(ack, user, inbound, said)
 
     async def _on_story_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -309,31 +318,32 @@ class SlackAdapter:
         self._open_story_modal(_user(body), str(body.get("trigger_id") or ""))
 
     async def _on_home_pledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         user = _user(body)
-        if user:
-            key = action_key(body, _first_action(body))
-            self._spawn(f"user:{user}", lambda: self._command(user, key, "pledge"))
+        if not user:
+            await ack()
+            return
+        key = action_key(body, _first_action(body))
+        person = await self.people.person(user)
+        await self._accept_then_ack(ack, user, command_inbound(person, key, "pledge"))
 
     async def _on_choice(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         user, action = _user(body), _first_action(body)
         value = str(action.get("value") or "")
         channel = _channel(body)
         if not user or not value or not channel:
+            await ack()
             return
         key = action_key(body, action)
         moderation = self.moderation
-        if moderation is not None and channel == moderation.channel:
+        if moderation is not None and channel in moderation.channels:
+            await ack()
             trigger = str(body.get("trigger_id") or "")
-            self._spawn(f"mod:{user}", lambda: moderation.on_button(user, value, trigger, key))
+            self._spawn(
+                f"mod:{user}", lambda: moderation.on_button(user, value, trigger, key, channel)
+            )
             return
-
-        async def work() -> None:
-            person = await self.people.person(user, dm_channel=channel)
-            await self._converse(choice_inbound(person, key, value, body))
-
-        self._spawn(f"user:{user}", work)
+        person = await self.people.person(user, dm_channel=channel)
+        await self._accept_then_ack(ack, user, choice_inbound(person, key, value, body))
 
     async def _on_link(self, ack: AsyncAck) -> None:
         await ack()  # a share link opens in the browser; nothing to do here
@@ -354,8 +364,8 @@ class SlackAdapter:
         if not user:
             return
         key = interaction_key("view", view.get("id", ""), user)
-        args = json.dumps(answers, ensure_ascii=False)
-        self._spawn(f"user:{user}", lambda: self._command(user, key, FORM_COMMAND, args))
+        answers_json = json.dumps(answers, ensure_ascii=False)
+        self._spawn(f"user:{user}", lambda: self._form(user, key, answers_json))
 
     async def _on_moderation_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -367,13 +377,25 @@ class SlackAdapter:
         self._spawn(f"mod:{user}", lambda: moderation.on_modal(user, view, key))
 
     # -- the work --------------------------------------------------------------------------
+    async def _accept_then_ack(
+        self, ack: AsyncAck, user: str, inbound: Inbound | None, said: str | None = None
+    ) -> None:
+        """Commit the event and its replies, then acknowledge, then send the replies."""
+        handled = await self.core.accept(inbound) if inbound is not None else None
+        await ack(said) if said is not None else await ack()
+        if handled is not None and handled.replies:
+            self._spawn(f"user:{user}", lambda: self.core.deliver(handled, self.sender))
+
     async def _command(self, user_id: str, key: str, command: str, args: str = "") -> None:
         person = await self.people.person(user_id)
         await self._converse(command_inbound(person, key, command, args))
 
+    async def _form(self, user_id: str, key: str, answers_json: str) -> None:
+        person = await self.people.person(user_id)
+        await self._converse(form_inbound(person, key, answers_json))
+
     async def _converse(self, inbound: Inbound) -> None:
-        replies = await self.core.handle(inbound)
-        await self._reply(inbound, replies)
+        await self.core.deliver(await self.core.accept(inbound), self.sender)
 
     def _open_story_modal(self, user_id: str, trigger_id: str) -> None:
         if user_id and trigger_id:
@@ -406,18 +428,6 @@ class SlackAdapter:
                 story=_("📖 Share your story"),
             )
         await self.client.views_publish(user_id=user_id, view=view)
-
-    async def _reply(self, inbound: Inbound, replies: Sequence[Outgoing]) -> None:
-        async def unreachable() -> None:
-            await self.core.set_reachable(PLATFORM, inbound.user_id, False)
-
-        await send_replies(
-            self.sender,
-            inbound.chat_id,
-            replies,
-            on_unreachable=unreachable,
-            backoff=self._reply_backoff,
-        )
 
 
 def _user(body: Mapping[str, Any]) -> str:

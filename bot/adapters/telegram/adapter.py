@@ -2,9 +2,12 @@
 
 The path of one update here: receive (``getUpdates`` or the webhook) -> the chat's turn
 (updates of one chat in arrival order, different chats concurrently) -> parse -> answer
-a callback query at once (the spinner stops) -> ``core.handle`` -> the replies, through
-the same rendering and limits as the outbox. Blocked/unblocked changes go to
-``core.set_reachable``; the moderators' group goes to the moderation surface.
+a callback query at once (the spinner stops) -> ``core.accept`` (effect and replies
+committed) -> ``core.deliver`` (the replies, through the same rendering and limits as
+the outbox) -> only then is the update acknowledged: the polling offset moves past it
+(see :mod:`bot.adapters.telegram.polling`) or the webhook answers 200. Blocked/unblocked
+changes go to ``core.set_reachable``; the moderators' group goes to the moderation
+surface.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from bot.adapters.telegram.polling import Poller, RawUpdatesBot
 from bot.adapters.telegram.sender import TelegramSender
 from bot.adapters.telegram.webhook import WebhookEndpoint, webhook_path, webhook_secret
 from bot.config import Settings
-from bot.core.delivery import send_replies
-from bot.core.events import Inbound, Outgoing
+from bot.core.delivery import Sender
+from bot.core.events import Inbound
 from bot.core.locks import KeyedLocks
+from bot.core.replies import Handled
 from bot.i18n.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -44,13 +48,18 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 
 GroupHandler = Callable[[Update], Awaitable[None]]
+# An update whose handling fails (the database away) is tried this many times before
+# it is given up (logged by id) and confirmed.
+PROCESS_ATTEMPTS = 3
 CommandMenus = Mapping[str, Sequence[tuple[str, str]]]
 
 
 class Core(Protocol):
     """What the adapter needs of :class:`bot.core.service.BotCore`."""
 
-    async def handle(self, inbound: Inbound) -> list[Outgoing]: ...
+    async def accept(self, inbound: Inbound) -> Handled: ...
+
+    async def deliver(self, handled: Handled, sender: Sender) -> None: ...
 
     async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
 
@@ -103,7 +112,7 @@ class TelegramAdapter:
         poll_timeout: the long-poll timeout of ``getUpdates``.
         max_concurrent_updates: updates handled at once (different chats). Above the HTTP
             pool (64) httpcore's pool bookkeeping costs more than concurrency gains.
-        reply_backoff: base seconds between retries of a direct reply after a 5xx.
+        reply_backoff: base seconds between attempts at an update whose handling failed.
     """
 
     def __init__(
@@ -151,6 +160,7 @@ class TelegramAdapter:
         self._webhook = WebhookEndpoint(self.bot, self.webhook_secret, self._on_webhook)
         self._parse = ParseConfig(
             moderation_chat_id=_chat_id(settings.telegram_moderation_chat_id),
+            safety_chat_id=_chat_id(settings.telegram_safety_chat_id),
             bot_username=settings.telegram_bot_username.lower().lstrip("@") or None,
         )
         self._poller = Poller(
@@ -161,7 +171,7 @@ class TelegramAdapter:
             read_timeout=request_timeout,
         )
         self._polling = False
-        self._reply_backoff = reply_backoff
+        self._retry_backoff = reply_backoff
         self._serial = KeyedLocks()
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -251,31 +261,44 @@ class TelegramAdapter:
                 await self._booting
             self._booting = None
         if self._polling:
-            await self._poller.stop()  # confirms what it handed on with one last getUpdates
-            self._polling = False
+            await self._poller.stop()  # no more fetching; the updates in hand go on
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=drain_timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._polling:
+            await self._poller.confirm()  # what was finished is not fetched again
+            self._polling = False
         await self.bot.shutdown()
 
     # -- receiving -------------------------------------------------------------------------
-    async def _dispatch(self, update: Update, raw: Mapping[str, Any]) -> None:
+    async def _dispatch(self, update: Update, raw: Mapping[str, Any]) -> asyncio.Task[None]:
         """Starts one task per polled update, in arrival order; waits when too many run."""
         await self._slots.acquire()
         task = asyncio.create_task(self._run(update, raw))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _run(self, update: Update, raw: Mapping[str, Any]) -> None:
         try:
             # Taken first thing, without awaiting anything before: tasks start in arrival
             # order, so one chat's updates queue on its lock in that order.
             async with self._serial.hold(_serial_key(update)):
-                await self.process(update, raw)
-        except Exception:
-            log.exception("telegram update failed", extra={"update_id": update.update_id})
+                for attempt in range(PROCESS_ATTEMPTS):
+                    try:
+                        await self.process(update, raw)
+                        return
+                    except Exception:
+                        # The database restarting, say: the update is not confirmed while
+                        # it is retried; the core ignores what had already committed.
+                        log.exception(
+                            "telegram update failed",
+                            extra={"update_id": update.update_id, "attempt": attempt + 1},
+                        )
+                        if attempt + 1 < PROCESS_ATTEMPTS:
+                            await asyncio.sleep(self._retry_backoff * 2**attempt)
         finally:
             self._slots.release()
 
@@ -290,8 +313,8 @@ class TelegramAdapter:
         if query is not None and not isinstance(parsed, GroupUpdate):
             await self._answer_callback(query.id)
         if isinstance(parsed, Inbound):
-            replies = await self.core.handle(parsed)
-            await self._reply(parsed, replies)
+            handled = await self.core.accept(parsed)
+            await self.core.deliver(handled, self.sender)
         elif isinstance(parsed, ReachabilityChange):
             await self.core.set_reachable(PLATFORM, parsed.user_id, parsed.reachable)
         elif isinstance(parsed, GroupUpdate):
@@ -309,19 +332,6 @@ class TelegramAdapter:
         except tg.TelegramError as exc:
             # Too old, or answered before (a redelivery): the spinner is gone anyway.
             log.debug("callback not answered", extra={"error": type(exc).__name__})
-
-    # -- replying --------------------------------------------------------------------------
-    async def _reply(self, inbound: Inbound, replies: Sequence[Outgoing]) -> None:
-        async def unreachable() -> None:
-            await self.core.set_reachable(PLATFORM, inbound.user_id, False)
-
-        await send_replies(
-            self.sender,
-            inbound.chat_id,
-            replies,
-            on_unreachable=unreachable,
-            backoff=self._reply_backoff,
-        )
 
     # -- files -----------------------------------------------------------------------------
     async def download(self, file_id: str, *, max_bytes: int | None = None) -> bytes:

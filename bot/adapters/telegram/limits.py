@@ -43,6 +43,12 @@ class TokenBucket:
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def wait_before(self) -> float:
+        """Seconds until a token would be free, without taking one."""
+        now = self._clock()
+        tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def idle(self) -> bool:
         """Full again: forgetting this bucket changes nothing."""
         elapsed = self._clock() - self._updated
@@ -104,6 +110,13 @@ class SendLimiter:
         """Wait until one more message may go to ``chat_id``."""
         await self._bucket(chat_id).acquire()
         await self._overall.acquire()
+
+    def wait_before(self, chat_id: str) -> float:
+        """Seconds before a message to ``chat_id`` could go without waiting (nothing is
+        reserved): the outbox reschedules a chat that must wait instead of sleeping on it."""
+        bucket = self._chats.get(chat_id)
+        chat_wait = bucket.wait_before() if bucket is not None else 0.0
+        return max(chat_wait, self._overall.wait_before())
 
     def __len__(self) -> int:
         return len(self._chats)

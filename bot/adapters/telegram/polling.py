@@ -1,4 +1,12 @@
-"""Long polling, one update parsed at a time.
+"""Long polling, one update parsed at a time, confirmed only once it is handled.
+
+Telegram forgets every update below the ``offset`` of the next ``getUpdates``: advancing
+it is the acknowledgement. So the offset only moves past an update once its handling has
+finished (its effect and replies committed): it is the lowest update still in hand, or
+one past the highest seen when nothing is. A crash then loses nothing: the updates it
+interrupted are fetched again after the restart, and the core ignores the ones that had
+already committed. Updates already in hand that come back in a later batch (they are
+below the offset until finished) are not handed on twice.
 
 python-telegram-bot's ``Updater`` parses a whole ``getUpdates`` batch at once: one update
 it cannot parse (a Bot API-compatible server that lacks a field PTB now requires) fails
@@ -22,7 +30,9 @@ from bot.adapters.telegram.periods import seconds
 
 log = logging.getLogger(__name__)
 
-UpdateSink = Callable[[Update, dict[str, Any]], Awaitable[None]]
+# Takes one update and returns the task that handles it (the poller waits for nothing
+# but the hand-over; the task's end is what lets the offset move past the update).
+UpdateSink = Callable[[Update, dict[str, Any]], Awaitable["asyncio.Future[Any]"]]
 MAX_BACKOFF = 30.0
 
 
@@ -67,8 +77,16 @@ class Poller:
         self.allowed_updates = tuple(allowed_updates)
         self.timeout = timeout
         self.read_timeout = read_timeout
-        self.offset = 0
+        self._next = 0  # one past the highest update id seen
+        self._in_hand: set[int] = set()
+        self._done: set[int] = set()  # finished, at or above the last offset sent
+        self._finished = asyncio.Event()  # set whenever an update in hand is finished
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def offset(self) -> int:
+        """What ``getUpdates`` confirms: everything below the lowest update in hand."""
+        return min(self._in_hand) if self._in_hand else self._next
 
     async def start(self) -> None:
         """Drop any webhook (updates wait on Telegram's side meanwhile), then poll."""
@@ -76,13 +94,16 @@ class Poller:
         self._task = asyncio.create_task(self._run(), name="telegram-polling")
 
     async def stop(self) -> None:
-        """Stop polling and confirm what was handed on, so it is not fetched again."""
+        """Stop fetching (the updates in hand go on: see :meth:`confirm`)."""
         if self._task is None:
             return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+
+    async def confirm(self) -> None:
+        """Confirm what has been handled, so it is not fetched again (at shutdown)."""
         if self.offset:
             try:
                 await self.bot.get_raw_updates(self.offset, 0, self.allowed_updates, 5.0)
@@ -93,9 +114,12 @@ class Poller:
     async def _run(self) -> None:
         backoff = 1.0
         while True:
+            offset = self.offset
+            # Telegram sends nothing below the offset again: forget those.
+            self._done = {done for done in self._done if done >= offset}
             try:
                 batch = await self.bot.get_raw_updates(
-                    self.offset, self.timeout, self.allowed_updates, self.read_timeout
+                    offset, self.timeout, self.allowed_updates, self.read_timeout
                 )
             except tg.RetryAfter as exc:
                 await asyncio.sleep(seconds(exc, "retry_after") or 1.0)
@@ -109,15 +133,24 @@ class Poller:
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue
             backoff = 1.0
-            for raw in batch:
-                await self._hand_on(raw)
+            self._finished.clear()
+            handed = [await self._hand_on(raw) for raw in batch]
+            if batch and not any(handed) and self._in_hand:
+                # Only updates still in hand came back (they are below the offset until
+                # finished): ask again once one of them is, not in a tight loop.
+                await self._finished.wait()
 
-    async def _hand_on(self, raw: Any) -> None:
+    async def _hand_on(self, raw: Any) -> bool:
+        """Hand one update on; False when it was not new."""
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        if not isinstance(update_id, int):
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
             log.warning("telegram sent an update without an id")
-            return
-        self.offset = max(self.offset, update_id + 1)
+            return False
+        if update_id in self._in_hand or update_id in self._done:
+            # Still in hand, or fetched again while something below it was in hand and
+            # finished since (its effect is committed): once is enough.
+            return False
+        self._next = max(self._next, update_id + 1)
         try:
             update = Update.de_json(raw, self.bot)
         except Exception as exc:  # a shape PTB cannot read: skip it, keep the others
@@ -125,5 +158,18 @@ class Poller:
                 "telegram update could not be parsed",
                 extra={"update_id": update_id, "error": type(exc).__name__},
             )
-            return
-        await self.sink(update, raw)
+            self._finish(update_id)
+            return True
+        self._in_hand.add(update_id)
+        try:
+            handling = await self.sink(update, raw)
+        except BaseException:
+            self._finish(update_id)
+            raise
+        handling.add_done_callback(lambda _done: self._finish(update_id))
+        return True
+
+    def _finish(self, update_id: int) -> None:
+        self._in_hand.discard(update_id)
+        self._done.add(update_id)
+        self._finished.set()

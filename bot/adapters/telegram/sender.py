@@ -114,6 +114,10 @@ class TelegramSender:
         self._clock = clock
         self._progress: dict[tuple[str, str], _Progress] = {}
 
+    def wait_before(self, chat_id: str) -> float:
+        """Seconds before ``chat_id`` may get another message (see :class:`Paced`)."""
+        return self.limiter.wait_before(chat_id)
+
     async def send(self, chat_id: str, message: Outgoing) -> str | None:
         """Send, edit or delete one message; see :class:`~bot.core.delivery.Sender`."""
         try:

@@ -16,7 +16,9 @@ from pydantic import SecretStr
 from bot.adapters.telegram import TelegramAdapter
 from bot.adapters.telegram.limits import TelegramLimits
 from bot.config import Settings
+from bot.core.delivery import Sender, Unreachable
 from bot.core.events import Inbound, Outgoing
+from bot.core.replies import Handled
 from tests.fakes.telegram_api import FakeTelegramApi
 
 # Fast limits so tests about other things never wait on them.
@@ -44,6 +46,18 @@ class RecordingCore:
         async with self._changed:
             self._changed.notify_all()
         return self.reply(inbound)
+
+    async def accept(self, inbound: Inbound) -> Handled:
+        return Handled(inbound, tuple(await self.handle(inbound)))
+
+    async def deliver(self, handled: Handled, sender: Sender) -> None:
+        """In order, nothing stored: the real delivery is tested with the real core."""
+        for reply in handled.replies:
+            try:
+                await sender.send(handled.inbound.chat_id, reply)
+            except Unreachable:
+                await self.set_reachable(handled.inbound.platform, handled.inbound.user_id, False)
+                return
 
     async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None:
         self.reachability.append((platform, user_id, reachable))

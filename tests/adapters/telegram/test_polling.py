@@ -51,13 +51,22 @@ async def test_updates_in_hand_are_finished_at_stop(
     core = Slow()
     adapter = TelegramAdapter(telegram_settings(settings, api), core, limits=UNLIMITED)
     await adapter.start()
-    api.push(api.make.text(42, "hello"))
+    update = api.make.text(42, "hello")
+    api.push(update)
     await core.next_inbound(1)
     stopping = asyncio.create_task(adapter.stop())
-    await api.wait_for_call("getUpdates", n=len(api.calls("getUpdates")) + 1)
     release.set()
     await asyncio.wait_for(stopping, 5)
     assert texts_sent(api) == ["done"]
+    # Confirmed only after it was handled and answered, never before.
+    methods = [c.method for c in api.all_calls]
+    last_poll = api.calls("getUpdates")[-1]
+    assert methods[-1] == "getUpdates" and methods.index("sendMessage") < len(methods) - 1
+    assert (last_poll.params["offset"], last_poll.params["timeout"]) == (
+        update["update_id"] + 1,
+        0,
+    )
+    assert all(c.params.get("offset", 0) <= update["update_id"] for c in api.calls("getUpdates")[:-1])
 
 
 async def test_a_bot_api_down_at_start_does_not_stop_the_app(
@@ -98,30 +107,6 @@ async def test_replies_are_sent_in_order_and_a_callback_is_answered_first(
     assert methods[-3:] == ["answerCallbackQuery", "sendMessage", "sendMessage"]
     assert texts_sent(api) == ["That button is no longer active.", "What would you like to do?"]
     assert keyboard_of(second) == [[{"text": "Story", "callback_data": "menu:story"}]]
-
-
-async def test_a_direct_reply_waits_out_a_429_and_is_sent_once(
-    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
-) -> None:
-    recording_core.reply = lambda inbound: [Outgoing("welcome")]
-    api.fail("sendMessage", 429, retry_after=1)
-    api.push(api.make.command(42, "start"))
-    retried = await api.wait_for_call("sendMessage", n=2)
-    refused = api.calls("sendMessage")[0]
-    assert (refused.status, retried.status) == (429, 200)
-    assert retried.at - refused.at >= 0.95  # retry_after honoured
-    assert texts_sent(api) == ["welcome"]
-
-
-async def test_a_direct_reply_to_someone_who_blocked_the_bot_marks_them_unreachable(
-    api: FakeTelegramApi, polling: TelegramAdapter, recording_core: RecordingCore
-) -> None:
-    recording_core.reply = lambda inbound: [Outgoing("one"), Outgoing("two")]
-    api.fail("sendMessage", 403)
-    api.push(api.make.text(42, "hi"))
-    await recording_core.wait_for(lambda: bool(recording_core.reachability))
-    assert recording_core.reachability == [("telegram", "42", False)]
-    assert len(api.calls("sendMessage")) == 1  # "two" is not tried
 
 
 async def test_an_update_ptb_cannot_parse_is_skipped_not_fetched_forever(

@@ -1,0 +1,119 @@
+"""Direct replies that survive a crash: stored with the turn, sent right after it.
+
+The path of a reply on a platform that pushes messages (Telegram, Slack):
+
+1. In the turn's transaction, every reply becomes an outbox row *leased* to this
+   process (``keep``): the effect of the event and what the bot answers commit together.
+2. After the commit the adapter acknowledges the event to its platform (Slack's ack,
+   Telegram's offset moves past it) and ``deliver`` sends the replies in order, marking
+   each row sent as it goes (the fast path: no waiting on the dispatcher).
+3. A 429 or a 5xx hands that reply and the ones after it to the outbox dispatcher,
+   which retries with backoff; "blocked" marks the person unreachable.
+4. A crash anywhere after the commit leaves rows that the dispatcher sends when their
+   lease ends (at once after a restart on SQLite): every reply is sent, once — except
+   the one whose request was on the wire at the moment of the crash, which the platform
+   may or may not have received (at least once, never silently lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.delivery import PermanentError, RetryAfter, Sender, TransientError, Unreachable
+from bot.core.events import Inbound, Outgoing
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# How long the dispatcher leaves a reply to the process that handled the turn.
+REPLY_LEASE = timedelta(seconds=30)
+# The first retry of a reply the platform could not take right now.
+RETRY_DELAY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What one event produced: its replies and, when they are durable, their rows.
+
+    ``rows`` is empty when the replies were not stored (nothing to mark as sent).
+    """
+
+    inbound: Inbound
+    replies: tuple[Outgoing, ...]
+    rows: tuple[int, ...] = ()
+
+
+def reply_key(inbound: Inbound, index: int) -> str:
+    return f"reply:{inbound.platform}:{inbound.key}:{index}"
+
+
+async def keep(
+    session: AsyncSession,
+    inbound: Inbound,
+    participant_id: int,
+    replies: list[Outgoing],
+    *,
+    lease: timedelta = REPLY_LEASE,
+) -> tuple[int, ...]:
+    """Store ``replies`` in the turn's transaction, leased to the caller."""
+    rows: list[int] = []
+    for index, reply in enumerate(replies):
+        row = await outbox.enqueue(
+            session,
+            dedupe_key=reply_key(inbound, index),
+            platform=inbound.platform,
+            chat_id=inbound.chat_id,
+            participant_id=participant_id,
+            payload={"message": reply.to_json(), "reply": True},
+            leased_for=lease,
+        )
+        # The event's key was recorded in this same transaction, so its replies
+        # cannot have been stored before.
+        assert row is not None, "replies of one event stored twice"
+        rows.append(row)
+    return tuple(rows)
+
+
+async def deliver(
+    db: Database,
+    sender: Sender,
+    handled: Handled,
+    *,
+    on_unreachable: Callable[[], Awaitable[None]],
+) -> bool:
+    """Send the replies in order; returns False when some were left to the outbox."""
+    chat_id = handled.inbound.chat_id
+    rows: tuple[int | None, ...] = handled.rows or (None,) * len(handled.replies)
+    for index, (reply, row) in enumerate(zip(handled.replies, rows, strict=True)):
+        rest = [r for r in rows[index:] if r is not None]
+        try:
+            await sender.send(chat_id, reply)
+        except RetryAfter as exc:
+            await outbox.release(db, rest, delay=exc.seconds)
+            return False
+        except TransientError:
+            await outbox.release(db, rest, delay=RETRY_DELAY)
+            return False
+        except Unreachable:
+            for row_id in rest:
+                await outbox.mark_dead(db, row_id, "unreachable")
+            await on_unreachable()
+            return False
+        except PermanentError as exc:
+            log.warning("reply refused", extra={"platform": sender.platform, "error": str(exc)})
+            if row is not None:
+                await outbox.mark_dead(db, row, f"refused: {type(exc).__name__}")
+            continue
+        except Exception:
+            log.exception("reply failed", extra={"platform": sender.platform})
+            await outbox.release(db, rest, delay=RETRY_DELAY)
+            return False
+        if row is not None:
+            await outbox.mark_sent(db, row, forget_payload=True)
+    return True
