@@ -12,13 +12,12 @@ from bot.app import Bot
 from bot.core.events import Inbound, InboundKind
 from storage import outbox
 from storage.models import OutboxMessage, Participant
-from tests.adapters.telegram.test_end_to_end import (  # noqa: F401 (fixtures)
-    ObservedAdapter,
-    polled,
-    polling_phone,
-)
+from tests.adapters.telegram import test_end_to_end as e2e
+from tests.adapters.telegram.test_end_to_end import ObservedAdapter, polling_phone
 from tests.core.test_outbox import make_due
 from tests.fakes.telegram_api import FakeTelegramApi, texts_sent
+
+polled = e2e.polled  # the real core behind the polling adapter (a fixture)
 
 
 async def reply_rows(bot: Bot) -> list[OutboxMessage]:
@@ -114,9 +113,7 @@ async def test_replies_a_crash_left_unsent_are_sent_once_after_a_restart(
     else:  # replicas: the lease runs out instead
         await expire_leases(bot)
     assert await bot.dispatcher.run_once() == len(handled.rows)
-    assert [c.params["text"] for c in api.calls("sendMessage")] == [
-        r.text for r in handled.replies
-    ]
+    assert [c.params["text"] for c in api.calls("sendMessage")] == [r.text for r in handled.replies]
     await make_due(bot.deps.db)
     assert await bot.dispatcher.run_once() == 0
 

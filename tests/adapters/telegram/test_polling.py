@@ -66,7 +66,9 @@ async def test_updates_in_hand_are_finished_at_stop(
         update["update_id"] + 1,
         0,
     )
-    assert all(c.params.get("offset", 0) <= update["update_id"] for c in api.calls("getUpdates")[:-1])
+    assert all(
+        c.params.get("offset", 0) <= update["update_id"] for c in api.calls("getUpdates")[:-1]
+    )
 
 
 async def test_a_bot_api_down_at_start_does_not_stop_the_app(
