@@ -24,12 +24,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.adapters.slack import SlackAdapter, build_slack  # slack (issue [4])
+from bot.adapters.slack.media import SlackFetcher
+from bot.adapters.slack.parsing import PLATFORM as SLACK
 from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.media import TelegramFetcher, download_limit
 from bot.adapters.telegram.moderation import TelegramModerationGroup
+from bot.adapters.telegram.parsing import PLATFORM as TELEGRAM
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.config import Settings
 from bot.core.deps import Deps
+from bot.core.media import MediaIntake
 from bot.core.outbox import OutboxDispatcher
 from bot.core.service import BotCore
 from bot.data_dir import prepare_data_dir
@@ -44,6 +49,7 @@ from bot.web.dashboard import Dashboard  # moderation dashboard (issue [3])
 from bot.web.export import ExportPages
 from bot.web.wall import StoryWall  # public story wall and feeds (issue [3])
 from moderation.screening import Screener
+from storage import outbox
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.migrate import upgrade
@@ -86,6 +92,11 @@ class Bot:
         await ensure_campaign(
             self.deps.db, self.settings.default_campaign, milestones=DEFAULT_MILESTONES
         )
+        if self.deps.db.is_sqlite:
+            # One process owns a SQLite file: what a crashed run had leased is due now.
+            recovered = await outbox.recover_leases(self.deps.db)
+            if recovered:
+                log.info("outbox rows recovered after a restart", extra={"count": recovered})
         self.tasks.append(asyncio.create_task(self.dispatcher.run_forever(), name="outbox"))
         self.scheduler.start()
         # -- platform adapters started here (Telegram: issue [2]; Slack: issue [4]) --
@@ -123,7 +134,9 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         screener=Screener(),
         media_dir=settings.media_dir,
     )
-    core = BotCore(deps, build_router())
+    # Media re-encoded on arrival (issue [6]): every platform's files go to the store.
+    intake = MediaIntake(deps.media, deps.hasher, max_bytes=settings.media_max_bytes)
+    core = BotCore(deps, build_router(), media=intake)
     webchat = WebChat(core, session_secret=secrets.session)
     review = ReviewService(deps)
     delivery = ReviewDelivery(deps, review)
@@ -146,6 +159,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     slack = build_slack(deps, core, review)
     if slack is not None:
         dispatcher.add_sender(slack.sender)
+    connect_media(intake, deps, telegram=telegram, slack=slack)
     # -- moderation dashboard (issue [3]) --
     dashboard = Dashboard(deps, review, session_secret=secrets.session)
     return Bot(
@@ -160,6 +174,23 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         slack=slack,
         dashboard=dashboard,
     )
+
+
+def connect_media(
+    intake: MediaIntake,
+    deps: Deps,
+    *,
+    telegram: TelegramAdapter | None = None,
+    slack: SlackAdapter | None = None,
+) -> None:
+    """Files people send on Telegram and Slack are downloaded into the media store on
+    arrival (cleaned); Telegram uploads the store's files when it shows them."""
+    if telegram is not None:
+        telegram.sender.media = deps.media
+        limit = download_limit(deps.settings.telegram_api_base_url)
+        intake.add_fetcher(TELEGRAM, TelegramFetcher(telegram.bot, limit=limit))
+    if slack is not None:
+        intake.add_fetcher(SLACK, SlackFetcher(slack.client, slack.client.token or ""))
 
 
 class SecurityHeaders:

@@ -9,10 +9,10 @@ preview, stale buttons, parking a flow while another runs, and resuming after an
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.core.events import Choice, InboundKind
+from bot.core.events import Choice, InboundKind, Outgoing
 from bot.core.turn import Turn
 from bot.i18n import _
 
@@ -24,6 +24,20 @@ RETURN_TO = "_return_to"
 EDIT_PATH = "_edit_path"
 PARKED = "_parked"
 OFFERED = "_offered"
+# The conversation version at which the buttons now on offer were shown. Every button
+# carries the version it was shown at (``<id>@<version>``), so a button answers only
+# the question it was shown with: pressed again later (a retry after a lost reply),
+# it is recognised as stale instead of answering the next question.
+OFFERED_AT = "_offered_at"
+SHOWN_AT_SEP = "@"
+
+
+def split_token(choice: str) -> tuple[str, int | None]:
+    """``"nav:skip@12"`` -> ``("nav:skip", 12)``; an id without a token -> ``(id, None)``."""
+    base, sep, token = choice.rpartition(SHOWN_AT_SEP)
+    if sep and base and token.isdigit() and len(token) <= 12:
+        return base, int(token)
+    return choice, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +179,14 @@ class DialogEngine:
         nav = inbound.choice if inbound.kind is InboundKind.CHOICE else None
         if inbound.kind is InboundKind.COMMAND and inbound.command in NAV_COMMANDS:
             nav = NAV_COMMANDS[inbound.command]
+        if (
+            inbound.kind is InboundKind.CHOICE
+            and turn.choice_token is not None
+            and turn.choice_token != turn.draft.get(OFFERED_AT)
+        ):
+            turn.say(_("That button belongs to an earlier question. Here is the current one."))
+            self.ask(turn)
+            return
         if nav == NAV_CANCEL:
             self._cancel(turn, flow)
             return
@@ -247,9 +269,27 @@ class DialogEngine:
             turn.say(_("Cancelled. Nothing was saved."))
 
 
-def remember_offered(turn: Turn) -> None:
-    """Record the buttons offered in this turn, so older ones are recognised as stale."""
+def remember_offered(turn: Turn, token: int) -> None:
+    """Record the buttons offered in this turn, so older ones are recognised as stale.
+
+    Every button of this turn's replies is stamped with ``token`` (the conversation's
+    version once this turn is saved), which the flow then expects back.
+    """
+    if turn.offered is not None:
+        turn.replies = [_stamped(reply, token) for reply in turn.replies]
     if turn.offered is not None and turn.flow is not None:
         turn.draft[OFFERED] = turn.offered
+        turn.draft[OFFERED_AT] = token
     elif turn.flow is None:
         turn.draft.pop(OFFERED, None)
+        turn.draft.pop(OFFERED_AT, None)
+
+
+def _stamped(reply: Outgoing, token: int) -> Outgoing:
+    if not any(c.url is None for c in reply.choices):
+        return reply
+    choices = tuple(
+        c if c.url is not None else replace(c, id=f"{c.id}{SHOWN_AT_SEP}{token}")
+        for c in reply.choices
+    )
+    return replace(reply, choices=choices)

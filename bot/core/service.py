@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from sqlmodel import col
 from bot.core import replies as durable
 from bot.core.delivery import Sender
 from bot.core.deps import Deps
-from bot.core.dialog import remember_offered
+from bot.core.dialog import remember_offered, split_token
 from bot.core.events import Inbound, Outgoing
 from bot.core.locks import KeyedLocks
 from bot.core.media import MediaIntake
@@ -117,11 +118,20 @@ class BotCore:
             locale = participant.locale or translator.negotiate(participant.locale_hint)
             token = translator.activate(locale)
             try:
-                turn = Turn.begin(inbound, session, participant, conversation, locale, deps)
+                pressed, shown_at = split_token(inbound.choice) if inbound.choice else (None, None)
+                turn = Turn.begin(
+                    replace(inbound, choice=pressed) if shown_at is not None else inbound,
+                    session,
+                    participant,
+                    conversation,
+                    locale,
+                    deps,
+                )
+                turn.choice_token = shown_at
                 if not participant.reachable:
                     participant.reachable = True  # they wrote to us: reachable again
                 await self.router.route(turn)
-                remember_offered(turn)
+                remember_offered(turn, conversation.version + 1)
                 # Always written: the version check serialises replicas, and the
                 # last activity time drives draft reminders.
                 await repos.save_conversation(

@@ -35,6 +35,8 @@ class Turn:
     history: list[str] = field(default_factory=list)
     replies: list[Outgoing] = field(default_factory=list)
     offered: list[str] | None = None
+    # The token a pressed button carried (the conversation version it was shown at).
+    choice_token: int | None = None
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
