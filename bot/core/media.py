@@ -117,6 +117,10 @@ class MediaIntake:
         """Download ``platform``'s files with ``fetcher`` (composition root)."""
         self._fetchers[platform] = fetcher
 
+    def fetches(self, platform: str) -> bool:
+        """Whether ``platform``'s files are downloaded into the store."""
+        return platform in self._fetchers
+
     def owner(self, platform: str, user_id: str) -> str:
         """The file-name prefix of a person (from their identity key)."""
         return self.store.owner_of(self.hasher.key(platform, user_id))

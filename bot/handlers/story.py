@@ -26,6 +26,7 @@ from bot.core.dialog import (
     Step,
 )
 from bot.core.events import Choice, InboundKind, MediaKind, MediaRef
+from bot.core.media import note_texts, refused_only
 from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
 from bot.handlers.safety import send_helplines
@@ -255,6 +256,10 @@ async def story_accept(turn: Turn) -> Result:
         return Stay()
     new_text = (inbound.text if inbound.kind is InboundKind.TEXT else inbound.caption) or ""
     new_text = new_text.strip()
+    # Files refused or not received on arrival, and (once) what was removed from photos.
+    notes = note_texts(inbound.media_notes, settings, turn.locale)
+    if refused_only(inbound) and not new_text:
+        return Invalid("\n\n".join(notes))
     if inbound.kind is InboundKind.MEDIA:
         problem = _media_problem(turn, list(inbound.media), len(media))
         if problem:
@@ -271,16 +276,16 @@ async def story_accept(turn: Turn) -> Result:
         parts.append({"text": new_text, "message_id": inbound.message_id or ""})
     turn.draft["parts"], turn.draft["media"] = parts, media
     count = len(story_text({"parts": parts}))
-    turn.say(
+    got_it = (
         ngettext(
             "Got it — {count} character so far.",
             "Got it — {count} characters so far.",
             count,
         ).format(count=format_count(count, turn.locale))
         + "\n"
-        + _("Send more, or tap “I'm done”."),
-        (done_choice(),),
+        + _("Send more, or tap “I'm done”.")
     )
+    turn.say("\n\n".join([*notes, got_it]), (done_choice(),))
     return Stay()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.events import Choice, MediaKind, MediaRef, Outgoing
+from bot.core.media import local_name
 from bot.i18n import _
 from bot.i18n.formatting import country_name
 from bot.review.service import ActionRequest, ReviewAction
@@ -30,6 +31,8 @@ from storage.models import (
 )
 
 CARD_TEXT_MAX = 3000  # leaves room under Telegram's 4096 for the header
+# Surfaces whose sender uploads the media store's files; elsewhere cards link to them.
+UPLOADS_LOCAL_MEDIA = frozenset({"telegram"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,12 +250,30 @@ def reason_labels() -> dict[ReasonCode, str]:
     }
 
 
-def render_card(view: CardView, locale: str, *, platform: str, edit_of: str | None) -> Outgoing:
-    media = () if edit_of else tuple(ref for p, ref in view.media if p == platform)
+def render_card(
+    view: CardView,
+    locale: str,
+    *,
+    platform: str,
+    edit_of: str | None,
+    files_url: str | None = None,
+) -> Outgoing:
+    """The card for ``platform``: with the story's files where the platform can show
+    them (its own file ids, or the media store's files on Telegram, which uploads
+    them); else a link to ``files_url`` (the dashboard item) when there are files."""
+    shown = tuple(
+        ref
+        for p, ref in view.media
+        if (platform in UPLOADS_LOCAL_MEDIA if local_name(ref) is not None else p == platform)
+    )
+    choices = card_choices(view)
+    if files_url is not None and len(shown) < len(view.media):
+        label = _("📎 Open the files on the dashboard")
+        choices = (*choices, Choice(f"files:{view.item_id}", label, url=files_url))
     return Outgoing(
         text=card_text(view, locale),
-        choices=card_choices(view),
-        media=media,
+        choices=choices,
+        media=() if edit_of else shown,
         edit_of=edit_of,
         locale=locale,
     )

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from bot.core.deps import Deps
+from bot.core.media import local_name
 from bot.i18n import N_, _
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
@@ -669,7 +670,7 @@ class Dashboard:
         }
 
     async def media(self, request: Request) -> Response:
-        """A file the storyteller uploaded through the web chat, for moderators only."""
+        """A file the storyteller sent (any platform: kept cleaned), for moderators only."""
         who = await self._signed_in(request)
         if who is None:
             return Response(status_code=404)
@@ -679,19 +680,14 @@ class Dashboard:
         if view is None or not 0 <= index < len(view.media):
             return Response(status_code=404)
         ref = view.media[index][1]
-        name = ref.ref.removeprefix("local:")
-        path = self.deps.media_dir / name
-        if (
-            not ref.ref.startswith("local:")
-            or not name
-            or not all(c.isalnum() or c == "-" for c in name)
-            or not path.is_file()
-        ):
+        # Only files of the media store (cleaned on arrival), by a name it made.
+        name = local_name(ref)
+        stored = self.deps.media.describe(name) if name is not None else None
+        path = self.deps.media.path(name) if name is not None else None
+        if stored is None or path is None:
             return Response(status_code=404)
         return FileResponse(
-            path,
-            media_type=ref.mime or "application/octet-stream",
-            headers={"Cache-Control": "private, no-store"},
+            path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"}
         )
 
 

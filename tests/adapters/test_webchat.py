@@ -13,8 +13,9 @@ from sqlalchemy import select
 from bot.app import Bot, create_app
 from bot.core.events import Outgoing
 from storage.models import Participant, Story, StoryMedia
+from tests import media_samples
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = media_samples.png_with_text()  # a real photo: uploads are re-encoded
 
 
 class Browser:
