@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.normalise import normalise_optional, normalise_text
 from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef
 
 PLATFORM = "slack"
@@ -52,12 +53,14 @@ def plain_text(text: str) -> str:
             return label or "@" + target[1:].split("^")[0]
         return label or target
 
-    return html.unescape(_MARKUP.sub(visible, text))
+    return normalise_text(html.unescape(_MARKUP.sub(visible, text)))
 
 
 def interaction_key(kind: str, *parts: object) -> str:
     """A stable key for one interaction: ``kind`` and a hash of what identifies it."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    joined = "\x1f".join(str(p) for p in parts)
+    # surrogatepass: a forged half emoji in a value still hashes (to a key of its own).
+    digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{kind}:{digest[:40]}"
 
 
@@ -94,7 +97,7 @@ def message_inbound(event: Mapping[str, Any], event_id: str, person: Person) -> 
         body, kind, edit_of = changed, InboundKind.EDIT, str(changed.get("ts", ""))
     if body.get("bot_id") or body.get("user") != person.user_id:
         return None
-    text = plain_text(str(body.get("text") or ""))
+    text = plain_text(normalise_optional(body.get("text")) or "")
     common: dict[str, Any] = {
         "platform": PLATFORM,
         "user_id": person.user_id,
@@ -171,7 +174,7 @@ def choice_inbound(person: Person, key: str, choice: str, raw: Mapping[str, Any]
         chat_id=person.dm_channel,
         key=key,
         kind=InboundKind.CHOICE,
-        choice=choice,
+        choice=normalise_text(choice),
         locale_hint=person.locale_hint,
         display_name=person.display_name,
         raw=raw,

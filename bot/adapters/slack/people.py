@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.adapters.normalise import normalise_optional
 from bot.adapters.slack.parsing import PLATFORM, Person
 from bot.i18n.translator import Translator
 from storage.db import Database
@@ -28,6 +29,8 @@ from storage.models import Participant
 log = logging.getLogger(__name__)
 PROFILE_TTL = 3600.0
 CACHE_MAX = 10_000
+LOCALE_MAX = 64  # the participant's columns
+NAME_MAX = 128
 V = TypeVar("V")
 
 
@@ -115,9 +118,8 @@ class People:
             log.warning("slack users.info failed", extra={"error": type(exc).__name__})
             return cached or _Profile(None, None, now)
         user = _mapping(response.get("user"))
-        name = _mapping(user.get("profile")).get("real_name") or user.get("real_name") or None
-        locale = user.get("locale") or None
-        fresh = _Profile(str(locale) if locale else None, str(name) if name else None, now)
+        name = _mapping(user.get("profile")).get("real_name") or user.get("real_name")
+        fresh = _Profile(_text(user.get("locale"), LOCALE_MAX), _text(name, NAME_MAX), now)
         self._remember(self._profiles, user_id, fresh)
         return fresh
 
@@ -130,3 +132,9 @@ class People:
 
 def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _text(value: object, limit: int) -> str | None:
+    """A profile field as the participant's column takes it (normalised, cut), or None."""
+    text = normalise_optional(value)
+    return text[:limit] if text else None

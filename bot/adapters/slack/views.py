@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.adapters.normalise import normalise_optional
 from bot.adapters.slack.rendering import plain, truncate
 from bot.core.events import Choice
 from bot.handlers.story import FieldKind, FormField
@@ -169,15 +170,18 @@ def answers(view: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _value(element: Mapping[str, Any]) -> str:
+    """One answer as text the person typed or chose, normalised (a form is as hostile
+    as a message: half an emoji, a NUL)."""
     kind = element.get("type")
+    value: object = element.get("value")
     if kind == "checkboxes":
-        selected = element.get("selected_options") or []
-        return str(selected[0].get("value", "")) if selected else ""
-    if kind in ("radio_buttons", "static_select"):
+        selected = element.get("selected_options")
+        first = selected[0] if isinstance(selected, list) and selected else None
+        value = first.get("value") if isinstance(first, Mapping) else None
+    elif kind in ("radio_buttons", "static_select"):
         option = element.get("selected_option")
-        return str(option.get("value", "")) if isinstance(option, Mapping) else ""
-    value = element.get("value")
-    return str(value) if value is not None else ""
+        value = option.get("value") if isinstance(option, Mapping) else None
+    return normalise_optional(value) or ""
 
 
 def select_block(block_id: str, label: str, choices: Sequence[Choice]) -> dict[str, Any]:
