@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from bot.adapters.normalise import normalise_text
 from bot.core.deps import Deps
 from bot.core.media import local_name
 from bot.i18n import N_, _
@@ -47,6 +48,7 @@ from bot.web.sign_in import (
     sign_in,
     sign_out,
 )
+from bot.web.untrusted import ID_MAX, read_body, replayed
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
 from moderation.audit import ChainCheck, verify_chain
@@ -334,14 +336,18 @@ class Dashboard:
         """The form's text fields, or None when it is cross-site, forged or too large."""
         if not self._same_origin(request):
             return None
-        if positive_int(request.headers.get("content-length")) > FORM_BYTES_MAX:
-            return None
         try:
-            form = await request.form(max_files=0, max_fields=20)
-        except Exception:
+            # Capped as it arrives (a chunked body too), then parsed.
+            body = await read_body(request, FORM_BYTES_MAX)
+            form = await replayed(request, body).form(max_files=0, max_fields=20)
+        except Exception:  # too large, or not a form: nothing of it is used
             return None
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not hmac.compare_digest(fields.get("csrf", ""), self.csrf_token(who.token)):
+        fields = {
+            key: normalise_text(value) for key, value in form.items() if isinstance(value, str)
+        }
+        sent = fields.get("csrf", "")
+        # compare_digest takes ASCII strings only: anything else is no token of ours.
+        if not sent.isascii() or not hmac.compare_digest(sent, self.csrf_token(who.token)):
             return None
         return fields
 
@@ -439,7 +445,7 @@ class Dashboard:
         if who is None:
             return self._to_sign_in(request)
         params = request.query_params
-        query = params.get("q", "").strip()[:SEARCH_MAX]
+        query = normalise_text(params.get("q", "")).strip()[:SEARCH_MAX]
         language = params.get("lang", "")
         language = language if _LOCALE_CODE.match(language) else ""
         page = max(1, positive_int(params.get("page")))
@@ -560,7 +566,10 @@ class Dashboard:
         who = await self._signed_in(request)
         if who is None:
             return self._to_sign_in(request)
-        return await self._item_page(request, who, request.path_params["item_id"])
+        item_id: int = request.path_params["item_id"]
+        if item_id > ID_MAX:  # no item has such a number (and no database takes it)
+            return self._message_page(request, "not_found", 404)
+        return await self._item_page(request, who, item_id)
 
     async def act(self, request: Request) -> Response:
         """One form's action through the facade; answers with the item as it is now."""
@@ -571,17 +580,19 @@ class Dashboard:
         if form is None:
             return self._message_page(request, "refused", 403)
         item_id: int = request.path_params["item_id"]
+        if item_id > ID_MAX:
+            return self._message_page(request, "not_found", 404)
         try:
             action = ReviewAction(form.get("action", ""))
             version = int(form.get("version", ""))
         except ValueError:
             return self._message_page(request, "bad_request", 400)
+        if not 0 <= version <= ID_MAX:
+            return self._message_page(request, "bad_request", 400)
         reason = form.get("reason") or None
         if reason is not None and reason not in set(ReasonCode):
             return self._message_page(request, "bad_request", 400)
-        text = form.get("text")
-        if text is not None:
-            text = text.replace("\r\n", "\n")  # browsers send a textarea's lines with CRLF
+        text = form.get("text")  # normalised: a textarea's CRLF lines are LF
         outcome = await self.review.act(
             who.moderator, ActionRequest(action, item_id, version, reason), text=text or None
         )
@@ -673,6 +684,8 @@ class Dashboard:
         """A file the storyteller sent (any platform: kept cleaned), for moderators only."""
         who = await self._signed_in(request)
         if who is None:
+            return Response(status_code=404)
+        if request.path_params["item_id"] > ID_MAX:
             return Response(status_code=404)
         async with self.deps.db.transaction() as session:
             view = await load_card(session, request.path_params["item_id"])

@@ -36,6 +36,7 @@ from bot.i18n import N_, _
 from bot.i18n.formatting import format_day
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
+from bot.web.untrusted import ID_MAX, bounded_int
 from moderation.transitions import as_utc
 from storage.models import ModerationEvent, ModerationItem, Story, StoryRevision, StoryState
 
@@ -209,10 +210,11 @@ class StoryWall:
 
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
-        async with self.deps.db.transaction() as session:
-            found = await published_stories(
-                session, limit=1, story_id=request.path_params["story_id"]
-            )
+        story_id: int = request.path_params["story_id"]
+        found = []
+        if story_id <= ID_MAX:  # a larger number is no story (and no database takes it)
+            async with self.deps.db.transaction() as session:
+                found = await published_stories(session, limit=1, story_id=story_id)
         if not found:
             return self._render(request, "wall_missing.html", locale, {}, status=404)
         with self.deps.translator.use(locale) as active:
@@ -281,8 +283,6 @@ def _query(lang: str, page: int) -> str:
 
 
 def positive_int(value: object) -> int:
-    """A query or header value as a non-negative integer (0 when absent or malformed)."""
-    try:
-        return max(0, int(str(value)))
-    except (TypeError, ValueError):
-        return 0
+    """A query or header value as a non-negative integer (0 when absent or malformed),
+    never larger than a database integer (a page number past it would overflow)."""
+    return bounded_int(value)
