@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         wakeup=deps.outbox_wakeup,
         renderer=delivery.render,
         after_send=delivery.after_send,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     scheduler = Scheduler(deps)
     telegram = build_telegram(settings, core, translator)  # telegram (issue [2])

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_bot_username: str = ""
     telegram_moderation_chat_id: str = ""
+    # Where the cards of stories in safety review go (crisis language, a minor): only
+    # safety moderators and leads belong there. Unset: a placeholder card in the group.
+    telegram_safety_chat_id: str = ""
     telegram_public_channel_id: str = ""
 
     # Slack
@@ -58,6 +61,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_moderation_channel: str = ""
+    slack_safety_channel: str = ""  # like TELEGRAM_SAFETY_CHAT_ID, a channel id (C…)
 
     # Limits of a story
     story_max_chars: int = 6000
@@ -82,6 +86,10 @@ class Settings(BaseSettings):
     # Scheduled work
     draft_reminder_hours: int = 24
     draft_expiry_days: int = 30
+
+    # Delivery: how long a process may hold a message it is sending (a reply right after
+    # its turn, an outbox row) before another replica takes it over after a crash.
+    outbox_lease_seconds: int = Field(default=30, ge=1)
 
     @field_validator("telegram_bot_token", "slack_bot_token", "slack_app_token", mode="before")
     @classmethod

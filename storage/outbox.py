@@ -22,7 +22,9 @@ from storage.db import Database, dialect_insert
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 MAX_ATTEMPTS = 12
-LEASE = timedelta(seconds=60)
+# How long a process may hold a message it is sending before another takes it over
+# (a crash): OUTBOX_LEASE_SECONDS.
+LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ async def enqueue(
 
 
 async def claim_due(
-    db: Database, *, limit: int = 50, now: datetime | None = None
+    db: Database, *, limit: int = 50, now: datetime | None = None, lease: timedelta = LEASE
 ) -> list[DueMessage]:
     """Take due messages for delivery, leasing them so no other worker sends them too.
 
@@ -100,7 +102,7 @@ async def claim_due(
             query = query.with_for_update(skip_locked=True)
         rows = list((await session.execute(query)).scalars())
         for row in rows:
-            row.locked_until = moment + LEASE
+            row.locked_until = moment + lease
         return [
             DueMessage(
                 id=row.id or 0,

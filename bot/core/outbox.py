@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -66,12 +66,14 @@ class OutboxDispatcher:
         wakeup: asyncio.Event,
         renderer: Renderer = render_message,
         after_send: AfterSend | None = None,
+        lease: timedelta = outbox.LEASE,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
         self.wakeup = wakeup
         self.renderer = renderer
         self.after_send = after_send
+        self.lease = lease
         self.delivered = 0
         self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
 
@@ -86,7 +88,7 @@ class OutboxDispatcher:
         minute) is rescheduled for when it may send again instead of being slept on.
         """
         attempted = 0
-        while batch := await outbox.claim_due(self.db):
+        while batch := await outbox.claim_due(self.db, lease=self.lease):
             chats: dict[tuple[str, str], list[outbox.DueMessage]] = {}
             for due in batch:
                 chats.setdefault((due.platform, due.chat_id), []).append(due)

@@ -31,8 +31,6 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# How long the dispatcher leaves a reply to the process that handled the turn.
-REPLY_LEASE = timedelta(seconds=30)
 # The first retry of a reply the platform could not take right now.
 RETRY_DELAY = 1.0
 
@@ -59,7 +57,7 @@ async def keep(
     participant_id: int,
     replies: list[Outgoing],
     *,
-    lease: timedelta = REPLY_LEASE,
+    lease: timedelta = outbox.LEASE,
 ) -> tuple[int, ...]:
     """Store ``replies`` in the turn's transaction, leased to the caller."""
     rows: list[int] = []

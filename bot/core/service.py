@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +54,9 @@ class BotCore:
         self.deps = deps
         self.router = router
         self.locks = KeyedLocks()
+        # How long the dispatcher leaves a stored reply to this process (it sends it
+        # itself right after the commit); after a crash, another replica takes it.
+        self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
         self.media = media
 
     async def handle(self, inbound: Inbound, *, record: Recorder | None = None) -> list[Outgoing]:
@@ -146,7 +150,9 @@ class BotCore:
                     await record(session, participant, turn.replies)
                 rows: tuple[int, ...] = ()
                 if keep and turn.replies:
-                    rows = await durable.keep(session, inbound, participant.id, turn.replies)
+                    rows = await durable.keep(
+                        session, inbound, participant.id, turn.replies, lease=self.lease
+                    )
             finally:
                 translator.deactivate(token)
         for callback in turn.after_commit:

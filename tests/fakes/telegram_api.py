@@ -382,6 +382,9 @@ class FakeTelegramApi:
         self._message_ids = itertools.count(10_000)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Called with each call before it is answered; True drops it unanswered (a crash
+        # test kills the bot there).
+        self.before_answer: Callable[[Call], bool] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -516,6 +519,12 @@ class FakeTelegramApi:
         else:
             status = 200 if handler is not None else 404
         call = Call(method, params, status, arrived, token)
+        if self.before_answer is not None and token == self.token and self.before_answer(call):
+            # The test killed the bot at this call: it is never answered (status 0), as
+            # when a process dies with its request on the wire.
+            call.status = 0
+            await self._record(call)
+            return _error(500, "the caller is gone")
         await self._record(call)
         if fault is not None and fault.delay:
             with contextlib.suppress(TimeoutError):

@@ -1,0 +1,141 @@
+"""The real bot (``python -m bot.cli run``) in a subprocess, killed with SIGKILL on cue.
+
+Each test gets a database of its own: a SQLite file in its temporary directory, or a
+fresh PostgreSQL database (created and dropped here) when ``TEST_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_URL, postgres_skip_reason
+
+READY = "Application startup complete"
+START_TIMEOUT = 120.0
+
+
+class BotProcess:
+    """One run of the bot; ``start`` again after ``kill`` for the restart."""
+
+    def __init__(self, tmp_path: Path, database_url: str, extra_env: dict[str, str]) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.cwd = tmp_path
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TELEGRAM_", "SLACK_", "DATABASE_", "PUBLIC_", "WHATSAPP_"))
+        }
+        self.env.update(
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            DATA_DIR=str(tmp_path / "data"),
+            DATABASE_URL=database_url,
+            LOG_LEVEL="INFO",
+            IDENTITY_SECRET="crash-test-identity-secret-0123456789",
+            SESSION_SECRET="crash-test-session-secret-0123456789",
+            **extra_env,
+        )
+        self.process: subprocess.Popen[str] | None = None
+        self.started_at: list[float] = []  # time.monotonic() of each start
+        self.runs = 0
+        self.kills = 0
+        self.log: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Start, and return once the app (and its Telegram polling) is up."""
+        ready = threading.Event()
+        process = subprocess.Popen(  # noqa: ASYNC220 - a child we kill, not a shell command
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=self.cwd,  # no developer's .env
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def read() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                self.log.append(line)
+                if READY in line:
+                    ready.set()
+            ready.set()  # it ended: nobody waits forever
+
+        threading.Thread(target=read, daemon=True).start()
+        self.started_at.append(time.monotonic())
+        self.process = process
+        self.runs += 1
+        started = await asyncio.to_thread(ready.wait, START_TIMEOUT)
+        if not started or process.poll() is not None:
+            raise AssertionError("the bot did not start:\n" + "".join(self.log[-40:]))
+
+    def run_at(self, moment: float) -> int:
+        """Which run (0-based) was going at ``moment`` (``time.monotonic()``)."""
+        return sum(1 for start in self.started_at if start <= moment) - 1
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no flush, nothing polite. Safe to call from a callback."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.kills += 1
+
+    async def dead(self) -> None:
+        """Wait until the killed process has exited."""
+        if self.process is not None:
+            await asyncio.to_thread(self.process.wait, 30)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.process.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@asynccontextmanager
+async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of its own for one crash test."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'together.db'}"
+        return
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import asyncpg
+
+    name = f"crash_{uuid.uuid4().hex[:12]}"
+    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _sep, _db = PG_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
