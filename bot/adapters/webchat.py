@@ -335,6 +335,10 @@ class WebChat:
         limit = self.deps.settings.media_max_bytes
         if _int(request.headers.get("content-length")) > limit + 64 * 1024:
             return self._too_large(request)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            # Only multipart parts are capped as they arrive (a chunked url-encoded body
+            # would be read whole): anything else is no upload from the page.
+            return self._error(request, 400, N_("Please choose a file to send."))
         try:
             form = await request.form(max_files=1, max_fields=5, max_part_size=limit + 1)
         except Exception:
@@ -408,7 +412,7 @@ class WebChat:
             "platform": PLATFORM,
             "user_id": external,
             "chat_id": external,
-            "key": f"{external[:16]}:{client_id}",
+            "key": f"{external[:16]}:{client_id}:{uuid.uuid4().hex}",
             "locale_hint": _locale_hint(request),
             "message_id": client_id,
         }

@@ -13,13 +13,14 @@ anything else, so an update of another shape is acknowledged and dropped, never 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Chat, ChatMember, Message, Update, User
 
 from bot.adapters.normalise import normalise_optional, normalise_text
+from bot.adapters.shapes import Check, is_bool, is_int, is_str, list_of, shape
 from bot.adapters.telegram.periods import whole_seconds
 from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef
 
@@ -254,98 +255,60 @@ def _media(message: Message, config: ParseConfig) -> MediaRef | str | None:
 
 
 # -- the shape of an update, checked before python-telegram-bot reads it ----------------------
-Check = Callable[[object], bool]
 LOCALE_HINT_MAX = 64  # the participant's columns
 NAME_MAX = 128
-
-
-def _int(value: object) -> bool:
-    # Telegram's ids and dates fit in 64 bits; bool is an int to Python but not to JSON.
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
-
-
-def _str(value: object) -> bool:
-    return isinstance(value, str)
-
-
-def _bool(value: object) -> bool:
-    return isinstance(value, bool)
-
-
-def _shape(**fields: tuple[Check, bool]) -> Check:
-    """An object with these fields: ``name=(check, required)``; others are not read."""
-
-    def check(value: object) -> bool:
-        if not isinstance(value, Mapping):
-            return False
-        for name, (field_check, required) in fields.items():
-            present = value.get(name)
-            if present is None:
-                if required:
-                    return False
-            elif not field_check(present):
-                return False
-        return True
-
-    return check
-
-
-def _list_of(item: Check) -> Check:
-    return lambda value: isinstance(value, list) and all(item(v) for v in value)
-
-
-_USER = _shape(
-    id=(_int, True),
-    is_bot=(_bool, True),
-    first_name=(_str, True),
-    last_name=(_str, False),
-    username=(_str, False),
-    language_code=(_str, False),
+_USER = shape(
+    id=(is_int, True),
+    is_bot=(is_bool, True),
+    first_name=(is_str, True),
+    last_name=(is_str, False),
+    username=(is_str, False),
+    language_code=(is_str, False),
 )
-_CHAT = _shape(id=(_int, True), type=(_str, True))
-_FILE = _shape(
-    file_id=(_str, True),
-    file_unique_id=(_str, True),
-    file_size=(_int, False),
-    duration=(_int, False),
-    mime_type=(_str, False),
+_CHAT = shape(id=(is_int, True), type=(is_str, True))
+_FILE = shape(
+    file_id=(is_str, True),
+    file_unique_id=(is_str, True),
+    file_size=(is_int, False),
+    duration=(is_int, False),
+    mime_type=(is_str, False),
 )
-_PHOTO = _shape(
-    file_id=(_str, True),
-    file_unique_id=(_str, True),
-    width=(_int, True),
-    height=(_int, True),
-    file_size=(_int, False),
+_PHOTO = shape(
+    file_id=(is_str, True),
+    file_unique_id=(is_str, True),
+    width=(is_int, True),
+    height=(is_int, True),
+    file_size=(is_int, False),
 )
-_MESSAGE = _shape(
-    message_id=(_int, True),
-    date=(_int, True),
+_MESSAGE = shape(
+    message_id=(is_int, True),
+    date=(is_int, True),
     chat=(_CHAT, True),
     **{"from": (_USER, False)},
-    text=(_str, False),
-    caption=(_str, False),
-    edit_date=(_int, False),
-    photo=(_list_of(_PHOTO), False),
+    text=(is_str, False),
+    caption=(is_str, False),
+    edit_date=(is_int, False),
+    photo=(list_of(_PHOTO), False),
     voice=(_FILE, False),
     audio=(_FILE, False),
     video=(_FILE, False),
     video_note=(_FILE, False),
     document=(_FILE, False),
 )
-_MEMBER = _shape(status=(_str, True), user=(_USER, True))
+_MEMBER = shape(status=(is_str, True), user=(_USER, True))
 _UPDATE_KINDS: dict[str, Check] = {
     "message": _MESSAGE,
     "edited_message": _MESSAGE,
-    "callback_query": _shape(
-        id=(_str, True),
+    "callback_query": shape(
+        id=(is_str, True),
         **{"from": (_USER, True)},
-        data=(_str, False),
+        data=(is_str, False),
         message=(_MESSAGE, False),
     ),
-    "my_chat_member": _shape(
+    "my_chat_member": shape(
         chat=(_CHAT, True),
         **{"from": (_USER, True)},
-        date=(_int, True),
+        date=(is_int, True),
         old_chat_member=(_MEMBER, True),
         new_chat_member=(_MEMBER, True),
     ),
@@ -360,7 +323,7 @@ def update_problem(data: object) -> str | None:
     """
     if not isinstance(data, Mapping):
         return "not an object"
-    if not _int(data.get("update_id")):
+    if not is_int(data.get("update_id")):
         return "no update_id"
     for kind, check in _UPDATE_KINDS.items():
         if kind in data and not check(data[kind]):

@@ -101,7 +101,8 @@ async def test_a_body_over_the_cap_is_413_even_chunked_and_even_signed(
 
 
 async def test_a_signed_body_goes_on_intact(client: httpx.AsyncClient) -> None:
-    body = json.dumps({"type": "event_callback", "event": {"text": "héllo"}}).encode()
+    event = {"type": "message", "text": "héllo"}
+    body = json.dumps({"type": "event_callback", "event": event}).encode()
     answer = await post(client, body, signed(body))
     assert answer.status_code == 200
     assert answer.content == b"passed:" + body
@@ -119,3 +120,24 @@ async def test_the_app_answers_unsigned_garbage_401_and_runs_nothing(
         assert answer.status_code == 401
     await workspace.adapter.drain()
     assert workspace.adapter.processed == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "event_callback", "event": True},
+        {"type": "event_callback", "event": None},
+        {"type": "event_callback", "event": {"type": "message", "text": 5}},
+        {"type": "event_callback", "authorizations": True, "event": {"type": "message"}},
+        {"type": "block_actions", "actions": "click"},
+        {"type": "block_actions", "actions": None},
+        {"type": "block_actions", "actions": [], "view": None},
+        {"type": "block_actions", "actions": [], "user": "U1"},
+        {"type": 7},
+    ],
+)
+async def test_a_signed_payload_of_another_shape_is_400(
+    client: httpx.AsyncClient, payload: dict[str, object]
+) -> None:
+    body = json.dumps(payload).encode()
+    assert (await post(client, body, signed(body))).status_code == 400
