@@ -412,7 +412,7 @@ class WebChat:
             "platform": PLATFORM,
             "user_id": external,
             "chat_id": external,
-            "key": f"{external[:16]}:{client_id}:{uuid.uuid4().hex}",
+            "key": f"{external[:16]}:{client_id}",
             "locale_hint": _locale_hint(request),
             "message_id": client_id,
         }
