@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import PG_URL, postgres_skip_reason
 
-READY = "Application startup complete"
+READY = "Uvicorn running on"  # after the lifespan started the bot, once it listens
 START_TIMEOUT = 120.0
 
 
