@@ -48,7 +48,7 @@ from bot.web.sign_in import (
     sign_in,
     sign_out,
 )
-from bot.web.untrusted import ID_MAX, read_body, replayed
+from bot.web.untrusted import ID_MAX, path_id, read_body, replayed
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
 from moderation.audit import ChainCheck, verify_chain
@@ -307,9 +307,10 @@ class Dashboard:
             Route(f"{PREFIX}/login/{{token:str}}", self.login_page, methods=["GET"]),
             Route(f"{PREFIX}/login/{{token:str}}", self.login, methods=["POST"]),
             Route(f"{PREFIX}/logout", self.logout, methods=["POST"]),
-            Route(f"{PREFIX}/items/{{item_id:int}}", self.item, methods=["GET"]),
-            Route(f"{PREFIX}/items/{{item_id:int}}", self.act, methods=["POST"]),
-            Route(f"{PREFIX}/items/{{item_id:int}}/media/{{index:int}}", self.media),
+            # Ids are read by path_id: Starlette's int convertor raises on 5,000 digits.
+            Route(f"{PREFIX}/items/{{item_id:str}}", self.item, methods=["GET"]),
+            Route(f"{PREFIX}/items/{{item_id:str}}", self.act, methods=["POST"]),
+            Route(f"{PREFIX}/items/{{item_id:str}}/media/{{index:str}}", self.media),
         ]
 
     # -- sessions and CSRF -----------------------------------------------------------------
@@ -566,8 +567,8 @@ class Dashboard:
         who = await self._signed_in(request)
         if who is None:
             return self._to_sign_in(request)
-        item_id: int = request.path_params["item_id"]
-        if item_id > ID_MAX:  # no item has such a number (and no database takes it)
+        item_id = path_id(request, "item_id")
+        if item_id is None:  # no item has such a number (and no database takes it)
             return self._message_page(request, "not_found", 404)
         return await self._item_page(request, who, item_id)
 
@@ -579,8 +580,8 @@ class Dashboard:
         form = await self._checked_form(request, who)
         if form is None:
             return self._message_page(request, "refused", 403)
-        item_id: int = request.path_params["item_id"]
-        if item_id > ID_MAX:
+        item_id = path_id(request, "item_id")
+        if item_id is None:
             return self._message_page(request, "not_found", 404)
         try:
             action = ReviewAction(form.get("action", ""))
@@ -685,11 +686,11 @@ class Dashboard:
         who = await self._signed_in(request)
         if who is None:
             return Response(status_code=404)
-        if request.path_params["item_id"] > ID_MAX:
+        item_id, index = path_id(request, "item_id"), path_id(request, "index")
+        if item_id is None or index is None:
             return Response(status_code=404)
         async with self.deps.db.transaction() as session:
-            view = await load_card(session, request.path_params["item_id"])
-        index: int = request.path_params["index"]
+            view = await load_card(session, item_id)
         if view is None or not 0 <= index < len(view.media):
             return Response(status_code=404)
         ref = view.media[index][1]

@@ -78,3 +78,13 @@ def bounded_int(value: object, *, maximum: int = ID_MAX) -> int:
     except ValueError:
         return 0
     return min(max(0, number), maximum)
+
+
+def path_id(request: Request, name: str) -> int | None:
+    """A row id from the path (routes take it as ``{name:str}``), or None unless it is a
+    number a row can have: Starlette's ``int`` convertor raises on 5,000 digits."""
+    value = request.path_params.get(name)
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10):
+        return None
+    number = int(value)
+    return number if number <= ID_MAX else None

@@ -36,7 +36,7 @@ from bot.i18n import N_, _
 from bot.i18n.formatting import format_day
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
-from bot.web.untrusted import ID_MAX, bounded_int
+from bot.web.untrusted import bounded_int, path_id
 from moderation.transitions import as_utc
 from storage.models import ModerationEvent, ModerationItem, Story, StoryRevision, StoryState
 
@@ -127,7 +127,8 @@ class StoryWall:
             Route("/stories", self.index, methods=["GET"]),
             Route("/stories.json", self.json_feed, methods=["GET"]),
             Route("/stories.rss", self.rss_feed, methods=["GET"]),
-            Route("/stories/{story_id:int}", self.story, methods=["GET"]),
+            # The id is read by path_id: Starlette's int convertor raises on 5,000 digits.
+            Route("/stories/{story_id:str}", self.story, methods=["GET"]),
         ]
 
     @property
@@ -210,9 +211,9 @@ class StoryWall:
 
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
-        story_id: int = request.path_params["story_id"]
+        story_id = path_id(request, "story_id")
         found = []
-        if story_id <= ID_MAX:  # a larger number is no story (and no database takes it)
+        if story_id is not None:  # else no story has that number (and no database takes it)
             async with self.deps.db.transaction() as session:
                 found = await published_stories(session, limit=1, story_id=story_id)
         if not found:
