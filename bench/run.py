@@ -5,7 +5,11 @@
 What it measures, each as the median of several rounds:
 - turns/s of the whole bot (dedupe, lock, state write, router, flow) for the pledge
   flow, sequential and concurrent, on SQLite and PostgreSQL;
-- the cost of a redelivered (duplicate) event relative to a new one.
+- the cost of a redelivered (duplicate) event relative to a new one;
+- the cost of durable replies: the same turns with their replies stored in the turn's
+  transaction, sent (to a sender that does nothing) and marked sent, as Telegram and
+  Slack do, against replies only returned (as the web chat, whose transcript is its
+  own store).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from bot.adapters.memory import MemoryChat
 from bot.app import Bot, build_bot
 from bot.config import Settings
+from bot.core.events import Inbound, Outgoing
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from storage.db import Database
 from storage.pledges import ensure_campaign
@@ -42,6 +47,35 @@ async def make(url: str, data: Path, schema: str | None = None) -> Bot:
     bot = build_bot(settings, db=db)
     await ensure_campaign(db, settings.default_campaign, milestones=DEFAULT_MILESTONES)
     return bot
+
+
+class NullSender:
+    """Takes every message at once: what is measured is the storing, not a network."""
+
+    platform = "memory"
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        return "1"
+
+
+class DurableChat(MemoryChat):
+    """A chat whose replies go the durable way: stored, sent after the commit, marked."""
+
+    sender = NullSender()
+
+    async def deliver(self, inbound: Inbound) -> list[Outgoing]:
+        handled = await self.core.accept(inbound)
+        await self.core.deliver(handled, self.sender)
+        self.last = list(handled.replies)
+        return self.last
+
+
+async def durable_sequential(bot: Bot, tag: str) -> float:
+    start = time.perf_counter()
+    turns = 0
+    for i in range(USERS):
+        turns += await pledge(DurableChat(bot.core, user_id=f"{tag}-d{i}"))
+    return turns / (time.perf_counter() - start)
 
 
 async def pledge(chat: MemoryChat) -> int:
@@ -108,6 +142,7 @@ async def main() -> None:
                         await median(sequential, bot),
                         await median(concurrent, bot),
                         await median(duplicate_cost, bot),
+                        await median(durable_sequential, bot),
                     )
                 )
         finally:
@@ -119,11 +154,12 @@ async def main() -> None:
     base = rows[0][1]
     print(
         f"{'database':<12}{'seq turns/s':>14}{'conc turns/s':>14}{'conc/seq':>10}"
-        f"{'vs sqlite seq':>15}{'new/dup':>9}"
+        f"{'vs sqlite seq':>15}{'new/dup':>9}{'durable seq':>13}{'durable/plain':>15}"
     )
-    for name, seq, conc, dup in rows:
+    for name, seq, conc, dup, durable in rows:
         print(
-            f"{name:<12}{seq:>14.0f}{conc:>14.0f}{conc / seq:>10.2f}{seq / base:>15.2f}{dup:>9.1f}"
+            f"{name:<12}{seq:>14.0f}{conc:>14.0f}{conc / seq:>10.2f}{seq / base:>15.2f}"
+            f"{dup:>9.1f}{durable:>13.0f}{durable / seq:>15.2f}"
         )
 
 
