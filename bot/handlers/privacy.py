@@ -42,7 +42,8 @@ def privacy_text() -> str:
     return _(
         "Your privacy:\n"
         "• We keep your stories, your pledge, your language and how you want to be "
-        "credited. Your chat account is stored as an anonymous code, not as your name.\n"
+        "credited, and, to answer you, your chat account's number and the name it shows. "
+        "Location data is removed from your photos when they arrive.\n"
         "• A person reads every story before it is published, credited exactly as you chose.\n"
         "• You can ask for a copy of your data, withdraw a story (/mystories), withdraw "
         "your pledge (/unpledge), or erase everything."
