@@ -252,6 +252,7 @@ class Verdicts:
             self.failures.append(f"{what[:200]!r}: {problem}")
 
     def assert_clean(self, minimum: int = MIN_INPUTS) -> None:
+        print(f"{self.count} hostile inputs, answers {dict(sorted(self.statuses.items()))}")
         assert self.failures == [], "\n".join(self.failures[:40])
         assert self.count >= minimum, f"only {self.count} hostile inputs"
 
