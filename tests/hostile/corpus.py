@@ -7,11 +7,13 @@ traceback, a file path, SQL or an exception's class name in an answer is a failu
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -299,3 +301,13 @@ def url(path: str, **params: str) -> str:
         for k, v in params.items()
     )
     return f"{path}?{query}"
+
+
+def mutated(payload: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:
+    """A copy of ``payload`` with the field at ``path`` set to ``value``."""
+    out = copy.deepcopy(payload)
+    target = out
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return out

@@ -4,11 +4,9 @@ person still takes the pledge in their DM."""
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -25,6 +23,7 @@ from tests.hostile.corpus import (
     chunked,
     hostile_json_values,
     hostile_texts,
+    mutated,
     raw_json_bodies,
 )
 
@@ -57,15 +56,6 @@ async def workspace(settings: Settings, db: Database) -> AsyncIterator[Workspace
     async with FakeSlackApi() as api:
         async for ws in open_workspace(slack_settings(settings, api), db, api):
             yield ws
-
-
-def mutated(payload: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:
-    out = copy.deepcopy(payload)
-    target = out
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return out
 
 
 async def test_the_slack_endpoint_refuses_hostile_input_and_keeps_working(

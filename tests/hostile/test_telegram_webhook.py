@@ -3,11 +3,9 @@ shape, wrong secrets, oversized bodies); afterwards a person still takes the ple
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +24,7 @@ from tests.hostile.corpus import (
     chunked,
     hostile_json_values,
     hostile_texts,
+    mutated,
     raw_json_bodies,
 )
 
@@ -70,15 +69,6 @@ async def served(settings: Settings, db: Database) -> AsyncIterator[tuple[Bot, F
         async with app.router.lifespan_context(app):
             bot.app = app  # type: ignore[attr-defined]
             yield bot, api
-
-
-def mutated(update: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:
-    out = copy.deepcopy(update)
-    target = out
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return out
 
 
 async def test_the_webhook_refuses_hostile_input_and_keeps_working(
