@@ -1,8 +1,9 @@
 """Shared fixtures: a fresh database on SQLite always, and on PostgreSQL when reachable.
 
 Storage-level tests take the ``db`` fixture and run once per database. PostgreSQL is used
-when ``TEST_DATABASE_URL`` is set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)
-and answers; otherwise its variant skips with the reason.
+when ``TEST_DATABASE_URL`` is set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test);
+unset, its variants skip with the reason. Set but unreachable, they fail: a run that was
+asked to prove PostgreSQL (CI sets the variable) never passes without it.
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from storage.pledges import ensure_campaign
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
-def _postgres_skip_reason() -> str | None:
-    if not PG_URL:
-        return "TEST_DATABASE_URL is not set: PostgreSQL variant skipped"
+def _postgres_unreachable() -> str | None:
+    """Why the server at ``TEST_DATABASE_URL`` cannot be used, or None when it answers."""
 
     async def probe() -> None:
         import asyncpg
 
         dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-        conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=3)
+        # Generous: a loaded machine must not turn a slow answer into a failed run.
+        conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=15)
         await conn.close()
 
     try:
@@ -43,18 +44,26 @@ def _postgres_skip_reason() -> str | None:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, probe()).result()
     except Exception as exc:  # any failure means "not reachable"
-        return f"PostgreSQL at TEST_DATABASE_URL is not reachable ({type(exc).__name__})"
+        detail = str(exc)[:200] or "no detail"
+        return f"{type(exc).__name__}: {detail}"
     return None
 
 
-_PG_SKIP: str | bool | None = False  # False = not probed yet
+_PG_PROBE: list[str | None] = []  # the probe's answer, once probed (one per session)
 
 
-def postgres_skip_reason() -> str | None:
-    global _PG_SKIP
-    if _PG_SKIP is False:
-        _PG_SKIP = _postgres_skip_reason()
-    return _PG_SKIP  # type: ignore[return-value]
+def require_postgres() -> None:
+    """Skip when ``TEST_DATABASE_URL`` is unset; fail when it is set but unreachable."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL variant skipped")
+    if not _PG_PROBE:
+        _PG_PROBE.append(_postgres_unreachable())
+    if _PG_PROBE[0] is not None:
+        pytest.fail(
+            "TEST_DATABASE_URL is set but PostgreSQL is not reachable "
+            f"({_PG_PROBE[0]}): start it, or unset the variable to skip these variants",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,13 +80,19 @@ async def migrated_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         yield database
 
 
+@pytest.fixture
+async def postgres_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh schema on PostgreSQL only, for races SQLite cannot have: its transactions
+    never overlap (``BEGIN IMMEDIATE`` and the process's writer lock)."""
+    async for database in _fresh_database("postgresql", tmp_path, migrate=False):
+        yield database
+
+
 async def _fresh_database(kind: str, tmp_path: Path, *, migrate: bool) -> AsyncIterator[Database]:
     if kind == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     else:
-        reason = postgres_skip_reason()
-        if reason:
-            pytest.skip(reason)
+        require_postgres()
         schema = f"t_{uuid.uuid4().hex[:12]}"
         await _pg_execute(f"CREATE SCHEMA {schema}")
         database = Database(PG_URL, pg_schema=schema)

@@ -19,9 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import PG_URL, postgres_skip_reason
+from tests.conftest import PG_URL, require_postgres
 
 READY = "Uvicorn running on"  # after the lifespan started the bot, once it listens
 START_TIMEOUT = 120.0
@@ -118,9 +116,7 @@ async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'together.db'}"
         return
-    reason = postgres_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     import asyncpg
 
     name = f"crash_{uuid.uuid4().hex[:12]}"
