@@ -14,6 +14,7 @@ from bot.core.outbox import OutboxDispatcher
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage, Participant, utcnow
+from tests.races import Rendezvous, on_statement
 
 
 class ScriptedSender:
@@ -124,16 +125,65 @@ async def test_refused_message_is_dead_lettered(db: Database) -> None:
     assert (await row(db, "bad")).status == "dead"
 
 
-async def test_two_dispatchers_never_send_one_message_twice(db: Database) -> None:
+class HeldSender(ScriptedSender):
+    """Delivers only once ``release`` is set; ``sending`` is set when a send starts."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        self.sending.set()
+        await self.release.wait()
+        return await super().send(chat_id, message)
+
+
+def is_claim(statement: str) -> bool:
+    """The dispatcher's claim: the one read of due outbox rows in a round."""
+    return statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement
+
+
+async def test_two_dispatchers_claiming_at_the_same_moment_never_send_one_message_twice(
+    postgres_db: Database,
+) -> None:
+    """Two replicas whose claims overlap (each has read the due rows before either
+    commits) share the rows, neither waiting for the other: ``FOR UPDATE SKIP LOCKED``.
+    SQLite never overlaps two transactions (the next test covers its dispatchers)."""
+    db = postgres_db
     sender = ScriptedSender([])
     first = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
     second = OutboxDispatcher(db, {"test": sender}, wakeup=asyncio.Event())
     for i in range(30):
-        await queue(db, f"m{i}")
-    await asyncio.gather(first.run_once(), second.run_once())
+        await queue(db, f"m{i}", chat=f"chat-{i % 3}")
+    together = Rendezvous(2, is_claim)
+    with on_statement(db, together):
+        attempted = await asyncio.gather(first.run_once(), second.run_once())
+    assert together.met.is_set()  # the two claims did overlap
+    assert sum(attempted) == 30
     assert sorted(text for _chat, text in sender.delivered) == sorted(
         f"hello m{i}" for i in range(30)
     )
+
+
+async def test_a_message_being_sent_is_not_claimed_by_another_dispatcher(db: Database) -> None:
+    """The claim leases its rows: a second dispatcher (a replica, or the next round after a
+    restart) that looks while the first is still sending finds nothing to take."""
+    held = HeldSender()
+    other = ScriptedSender([])
+    first = OutboxDispatcher(db, {"test": held}, wakeup=asyncio.Event())
+    second = OutboxDispatcher(db, {"test": other}, wakeup=asyncio.Event())
+    for i in range(5):
+        await queue(db, f"m{i}", chat=f"chat-{i}")
+    sending = asyncio.create_task(first.run_once())
+    started = asyncio.create_task(held.sending.wait())
+    await asyncio.wait({sending, started}, return_when=asyncio.FIRST_COMPLETED)
+    assert held.sending.is_set(), sending.result()
+    assert await second.run_once() == 0
+    held.release.set()
+    assert await sending == 5
+    assert other.delivered == []
+    assert sorted(text for _chat, text in held.delivered) == [f"hello m{i}" for i in range(5)]
 
 
 async def test_dispatcher_wakes_on_the_event(db: Database) -> None:
