@@ -162,6 +162,12 @@ def memory_sender(bot: Bot) -> MemorySender:
 
 
 @pytest.fixture
+async def postgres_bot(settings: Settings, postgres_db: Database) -> Bot:
+    """A whole bot on PostgreSQL only, for races SQLite cannot have."""
+    return await make_bot(settings, postgres_db)
+
+
+@pytest.fixture
 async def sqlite_bot(settings: Settings, sqlite_db: Database) -> Bot:
     """A whole bot on SQLite only (for tests about words, not storage)."""
     return await make_bot(settings, sqlite_db)

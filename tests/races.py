@@ -2,11 +2,13 @@
 
 A race test that merely starts two transactions together proves little: most runs, one
 finishes before the other begins, and the test passes with the guarantee removed. These
-helpers hold a transaction right after (or before) one of its statements ran, inside the
-database session, so the overlap the guarantee is about happens on every run.
+helpers hold a transaction right after one of its statements ran, inside the database
+session, so the overlap the guarantee is about happens on every run.
 
 They hook SQLAlchemy's cursor events on the engine: the listener runs inside the session's
-greenlet, where ``sqlalchemy.util.await_`` waits on the test's asyncio objects.
+greenlet, where ``sqlalchemy.util.await_`` waits on the test's asyncio objects. Only
+PostgreSQL can overlap transactions: SQLite admits one writer at a time (``BEGIN
+IMMEDIATE`` and the process's writer lock), so a second party would never arrive there.
 """
 
 from __future__ import annotations
@@ -25,25 +27,29 @@ from storage.db import Database
 # ever reached when the others are stuck (blocked by a lock), never on a slow machine.
 PATIENCE = 30.0
 
-Hook = Callable[[str], Awaitable[None] | None]
+# Called with the statement's connection and its SQL text.
+Hook = Callable[[Any, str], Awaitable[None] | None]
 
 
 @contextmanager
-def on_statement(db: Database, hook: Hook, *, after: bool = True) -> Iterator[None]:
-    """Call ``hook(sql)`` after (or before) every statement on ``db``; when it returns an
+def on_statement(db: Database, hook: Hook) -> Iterator[None]:
+    """Call ``hook(connection, sql)`` after every statement on ``db``; when it returns an
     awaitable, the statement's session waits for it, its transaction still open."""
 
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any) -> None:
-        waiting = hook(statement)
+    def listener(conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any) -> None:
+        waiting = hook(conn, statement)
         if waiting is not None:
             await_(waiting)
 
-    name = "after_cursor_execute" if after else "before_cursor_execute"
-    event.listen(db.engine.sync_engine, name, listener)
+    event.listen(db.engine.sync_engine, "after_cursor_execute", listener)
     try:
         yield
     finally:
-        event.remove(db.engine.sync_engine, name, listener)
+        event.remove(db.engine.sync_engine, "after_cursor_execute", listener)
+
+
+def every_statement(_statement: str) -> bool:
+    return True
 
 
 class Rendezvous:
@@ -51,19 +57,36 @@ class Rendezvous:
 
     Every one of them has read its rows before any of them writes or commits: what one
     transaction does cannot hide the rows from the others, unless the database itself
-    keeps them apart (a row lock, ``SKIP LOCKED``). ``met`` is set once all arrived.
+    keeps them apart (a row lock, ``SKIP LOCKED``, a conditional UPDATE). With
+    ``first_per_connection``, only each transaction's first matching statement counts
+    (one party per transaction). ``met`` is set once all of them arrived.
+
+    A party that waits :data:`PATIENCE` seconds fails the test: the others are blocked
+    behind it, which is a failure for work meant to go on side by side.
     """
 
-    def __init__(self, parties: int, matches: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        parties: int,
+        matches: Callable[[str], bool] = every_statement,
+        *,
+        first_per_connection: bool = False,
+    ) -> None:
         self.parties = parties
         self.matches = matches
+        self.first_per_connection = first_per_connection
         self.arrived = 0
         self.met = asyncio.Event()
         self._barrier = asyncio.Barrier(parties)
+        self._seen: list[Any] = []  # the connections themselves: an id may be reused
 
-    def __call__(self, statement: str) -> Awaitable[None] | None:
+    def __call__(self, conn: Any, statement: str) -> Awaitable[None] | None:
         if self.arrived >= self.parties or not self.matches(statement):
             return None
+        if self.first_per_connection:
+            if any(seen is conn for seen in self._seen):
+                return None
+            self._seen.append(conn)
         self.arrived += 1
         return self._wait(self.arrived)
 

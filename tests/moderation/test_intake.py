@@ -53,9 +53,11 @@ async def test_a_minor_goes_to_the_safety_queue_even_without_flags(db: Database)
     assert item.state == "SAFETY_REVIEW"
 
 
-async def test_concurrent_intakes_keep_one_chain(db: Database) -> None:
+async def test_concurrent_intakes_keep_one_chain(postgres_db: Database) -> None:
+    """PostgreSQL only: SQLite never has two writers at once, so there this could not race."""
     import asyncio
 
+    db = postgres_db
     await asyncio.gather(*(submit_story(db) for _ in range(8)))
     async with db.transaction() as session:
         check = await verify_chain(session)

@@ -26,6 +26,7 @@ from storage.models import (
     StoryRevision,
     StoryState,
 )
+from tests.races import Rendezvous, on_statement
 
 T = TypeVar("T")
 
@@ -104,22 +105,25 @@ async def in_tx(db: Database, call: Callable[[AsyncSession], Awaitable[T]]) -> T
 
 
 async def race(db: Database, *calls: Callable[[AsyncSession], Awaitable[Any]]) -> list[Any]:
-    """Run calls in concurrent transactions released together by a barrier.
+    """Run calls in concurrent transactions that really overlap on PostgreSQL.
 
-    On PostgreSQL all transactions are open when the barrier falls, so they really
-    overlap; SQLite admits one writer at a time, so there the barrier is outside.
+    There each transaction is held after its first statement (its first read) until all
+    of them have run theirs, so every one reads what the others read before any writes.
+    SQLite admits one writer at a time: there the calls run one after another (in the
+    order the writer lock admits them), which proves the loser's answer, not the race.
     """
-    barrier = asyncio.Barrier(len(calls))
 
     async def run(call: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-        if not db.is_postgres:
-            await barrier.wait()
         async with db.transaction() as session:
-            if db.is_postgres:
-                await barrier.wait()
             return await call(session)
 
-    return await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    if not db.is_postgres:
+        return await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    together = Rendezvous(len(calls), first_per_connection=True)
+    with on_statement(db, together):
+        results = await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    assert together.met.is_set(), results
+    return results
 
 
 async def force_state(db: Database, item_id: int, state: StoryState) -> int:
