@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sqlalchemy import select
 
@@ -11,6 +12,11 @@ from bot.app import Bot
 from bot.review.service import ActionRequest, ReviewAction, ReviewService
 from storage.models import ModerationItem, ModerationRefusal, Story, StoryState
 from tests.handlers.test_story_flow import tell_story
+from tests.races import Rendezvous, on_statement
+
+
+def reads_the_item(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FROM moderation_item" in statement
 
 
 def team(bot: Bot) -> None:
@@ -56,10 +62,15 @@ async def test_double_approve_one_wins_the_other_is_told_who(bot: Bot) -> None:
     team(bot)
     _chat, item_id, version = await submitted(bot)
     request = ActionRequest(ReviewAction.APPROVE, item_id, version)
-    first, second = await asyncio.gather(
-        bot.review.act_from("memory", "mod-ana", request),
-        bot.review.act_from("memory", "mod-ben", request),
-    )
+    db = bot.deps.db
+    # On PostgreSQL both have read the item before either decides (SQLite's writer lock
+    # admits them one after the other: there this proves only what the loser is told).
+    both_read = Rendezvous(2, reads_the_item) if db.is_postgres else None
+    with on_statement(db, both_read) if both_read else contextlib.nullcontext():
+        first, second = await asyncio.gather(
+            bot.review.act_from("memory", "mod-ana", request),
+            bot.review.act_from("memory", "mod-ben", request),
+        )
     assert sorted([first.ok, second.ok]) == [False, True]
     loser = second if first.ok else first
     assert "already handled by" in loser.message
