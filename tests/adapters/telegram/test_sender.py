@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -131,15 +130,35 @@ def test_quiet_chats_are_forgotten() -> None:
     assert len(limiter) == 1
 
 
-async def test_one_chat_is_paced_while_the_fake_records_arrivals(
+class RecordingLimiter(SendLimiter):
+    """Notes, as each message takes its turn, how long it must wait and how many messages
+    the fake Bot API had received by then."""
+
+    def __init__(self, limits: TelegramLimits, clock: Clock, api: FakeTelegramApi) -> None:
+        super().__init__(limits, clock=clock)
+        self.api = api
+        self.turns: list[tuple[float, int]] = []
+
+    async def acquire(self, chat_id: str) -> None:
+        self.turns.append((self.wait_before(chat_id), len(self.api.calls("sendMessage"))))
+        await super().acquire(chat_id)
+
+
+async def test_each_message_to_a_chat_waits_for_a_token_of_its_own(
     api: FakeTelegramApi, bot: Bot
 ) -> None:
+    """Sent over real HTTP with the clock standing still: every message reserves its own
+    token before it goes, so each waits 1/20 s more than the one before (no wall time is
+    measured: a loaded machine cannot make this fail)."""
     fast = TelegramLimits(
         overall_per_second=1000, overall_burst=1000, private_per_second=20, private_burst=1
     )
-    sender = TelegramSender(bot, SendLimiter(fast))
+    limiter = RecordingLimiter(fast, Clock(), api)
+    sender = TelegramSender(bot, limiter)
     for i in range(4):
         await sender.send("42", Outgoing(f"m{i}"))
-    arrivals = [c.at for c in api.calls("sendMessage")]
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert min(gaps) >= 0.04  # 1/20 s apart, less scheduling jitter
+    assert [wait for wait, _sent in limiter.turns] == pytest.approx([0.0, 0.05, 0.10, 0.15])
+    assert [sent for _wait, sent in limiter.turns] == [0, 1, 2, 3]  # one message per token
+    assert texts_sent(api) == ["m0", "m1", "m2", "m3"]
+    assert limiter.wait_before("42") == pytest.approx(0.20)  # the next would wait its turn
+    assert limiter.wait_before("43") == 0.0  # another chat is not held back
