@@ -1,4 +1,6 @@
-"""docker-compose.yml and the Dockerfile stay correct (no Docker engine here: read them)."""
+"""docker-compose.yml and the Dockerfile, read as text and YAML: nothing here builds an
+image or starts a container (no Docker engine on this machine), so these tests show what
+the files say, not that they run."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from bot.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_compose_runs_the_bot_on_postgres() -> None:
+def test_compose_file_parsed_as_yaml_wires_the_bot_to_postgres() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert set(services) == {"db", "bot"}
@@ -31,7 +33,7 @@ def test_compose_runs_the_bot_on_postgres() -> None:
     assert set(env) <= known
 
 
-def test_dockerfile_builds_what_the_package_needs() -> None:
+def test_dockerfile_text_copies_and_compiles_what_the_package_needs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11" in dockerfile
     for part in ("COPY bot ", "COPY storage ", "COPY moderation ", "pybabel compile", "USER "):
