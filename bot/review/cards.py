@@ -267,7 +267,8 @@ def render_card(
         if (platform in UPLOADS_LOCAL_MEDIA if local_name(ref) is not None else p == platform)
     )
     choices = card_choices(view)
-    if files_url is not None and len(shown) < len(view.media):
+    uploads = platform in UPLOADS_LOCAL_MEDIA  # (a URL button to localhost is refused)
+    if files_url is not None and not uploads and len(shown) < len(view.media):
         label = _("📎 Open the files on the dashboard")
         choices = (*choices, Choice(f"files:{view.item_id}", label, url=files_url))
     return Outgoing(

@@ -21,7 +21,7 @@ from telegram import Update
 from bot.adapters.telegram import TelegramAdapter
 from bot.adapters.telegram.limits import SendLimiter
 from bot.adapters.telegram.webhook import SECRET_HEADER
-from bot.app import Bot, create_app
+from bot.app import Bot, connect_media, create_app
 from bot.config import Settings
 from bot.core.events import Outgoing
 from storage import outbox
@@ -33,6 +33,7 @@ from storage.models import (
     StoryMedia,
     StoryState,
 )
+from tests import media_samples
 from tests.adapters.telegram.conftest import UNLIMITED, telegram_settings
 from tests.conftest import make_bot
 from tests.core.test_outbox import make_due, row
@@ -136,6 +137,7 @@ async def tell_story(phone: Phone) -> str:
     await phone.push(phone.api.make.sticker(phone.user_id))
     assert "can't use this kind of message" in phone.text
     photo = phone.api.make.photo(phone.user_id, size=50_000)
+    phone.api.add_file(photo["message"]["photo"][-1]["file_id"], media_samples.jpeg_with_gps())
     await phone.push(photo)
     await phone.tap("I'm done")
     assert "one line" in phone.text
@@ -156,13 +158,15 @@ async def take_pledge(phone: Phone) -> None:
     assert "1 person has taken the pledge." in phone.text
 
 
-async def assert_story_stored(db: Database, photo_id: str) -> None:
+async def assert_story_stored(db: Database) -> None:
     async with db.transaction() as session:
         story = (await session.execute(select(Story))).scalar_one()
         media = (await session.execute(select(StoryMedia))).scalars().all()
     assert (story.credit_name, story.origin_country, story.current_country) == ("Amina", "SY", "JP")
     assert story.state == StoryState.PENDING_REVIEW
-    assert [(m.platform, m.ref) for m in media] == [("telegram", photo_id)]
+    # The photo was downloaded and kept cleaned: a file of the store, not Telegram's id.
+    assert [(m.platform, m.kind) for m in media] == [("telegram", "photo")]
+    assert media[0].ref.startswith("local:")
 
 
 async def assert_pledged(db: Database) -> None:
@@ -182,6 +186,8 @@ async def polled(
     )
     bot.telegram = adapter
     bot.dispatcher.add_sender(adapter.sender)
+    assert bot.core.media is not None
+    connect_media(bot.core.media, bot.deps, telegram=adapter)  # as the composition root does
     await adapter.start()
     try:
         yield bot, adapter
@@ -202,8 +208,8 @@ async def test_story_through_polling(
 ) -> None:
     bot, adapter = polled
     phone = polling_phone(api, adapter, 42)
-    photo_id = await tell_story(phone)
-    await assert_story_stored(bot.deps.db, photo_id)
+    await tell_story(phone)
+    await assert_story_stored(bot.deps.db)
     assert all("parse_mode" not in c.params for c in api.all_calls)
     answered = {c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")}
     assert len(answered) == phone.taps == 5  # every tap stopped its spinner
@@ -286,14 +292,14 @@ async def test_story_and_pledge_through_the_webhook(
     assert bot.telegram is not None
     secret = bot.telegram.webhook_secret
     async with httpx.AsyncClient(timeout=10) as client:
-        photo_id = await tell_story(webhook_phone(api, client, url, secret, 42))
+        await tell_story(webhook_phone(api, client, url, secret, 42))
         await take_pledge(webhook_phone(api, client, url, secret, 43))
         wrong = await client.post(url, json=api.make.text(45, "hi"), headers={SECRET_HEADER: "x"})
         assert wrong.status_code == 403
         broken = await client.post(url, content=b"{", headers={SECRET_HEADER: secret})
         assert broken.status_code == 400
         assert (await client.get(url.rsplit("/", 1)[0])).status_code == 404
-    await assert_story_stored(bot.deps.db, photo_id)
+    await assert_story_stored(bot.deps.db)
     await assert_pledged(bot.deps.db)
     async with bot.deps.db.transaction() as session:
         people = (await session.execute(select(Participant.external_id))).scalars().all()
