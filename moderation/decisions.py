@@ -268,13 +268,15 @@ async def redact(
     text: str | None = None,
     spans: Sequence[tuple[int, int]] = (),
     replacement: str = REDACTION_MARK,
+    max_chars: int | None = None,
 ) -> Redaction:
     """Make a moderator's revision the current one, and screen it again.
 
     Give either the whole new ``text`` or ``spans`` (character offsets into the current
     revision) to replace with ``replacement``. The earlier revisions stay, for moderators
     only. The moderator keeps (or takes) the lease; if screening now asks for it, the item
-    moves to the safety queue.
+    moves to the safety queue. With ``max_chars``, a redaction that would make the text
+    longer than that (and than it was) is refused.
     """
     view = await load(session, item_id)
     await check(session, view, moderator, Action.REDACT, version)
@@ -284,6 +286,9 @@ async def redact(
     except ValueError:
         raise refuse(Refusal.INVALID_REDACTION, view, moderator, Action.REDACT) from None
     if not new_text.strip() or new_text == current.text:
+        raise refuse(Refusal.INVALID_REDACTION, view, moderator, Action.REDACT)
+    # Marks replacing short spans could lengthen a story at its limit: never past it.
+    if max_chars is not None and len(new_text) > max(max_chars, len(current.text)):
         raise refuse(Refusal.INVALID_REDACTION, view, moderator, Action.REDACT)
 
     screening = await _screen(

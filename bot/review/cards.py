@@ -22,6 +22,7 @@ from bot.review.service import ActionRequest, ReviewAction
 from moderation.audit import last_moderator_decision
 from moderation.flags import Flag
 from moderation.reasons import ReasonCode
+from moderation.visibility import safety_only
 from storage.models import (
     ModerationItem,
     Story,
@@ -59,6 +60,11 @@ class CardView:
     decided_at: datetime | None
     revision_number: int
     submitted_at: datetime
+
+    @property
+    def safety_only(self) -> bool:
+        """For the safety team's eyes only (see :mod:`moderation.visibility`)."""
+        return safety_only(self.state, self.priority)
 
 
 async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
@@ -248,6 +254,25 @@ def reason_labels() -> dict[ReasonCode, str]:
         ReasonCode.NOT_A_STORY: _("Not a story"),
         ReasonCode.OTHER: _("Other"),
     }
+
+
+def placeholder_text(view: CardView) -> str:
+    """What a chat outside the safety team's sees of a safety story: that it exists.
+
+    No text, name, country, flags or files: only the number, to find it later.
+    """
+    if view.state == StoryState.SAFETY_REVIEW:
+        return _(
+            "🔒 Story #{number} awaits the safety team. Only safety moderators and leads "
+            "can read it."
+        ).format(number=view.story_id)
+    return _("🔒 Story #{number} is with the safety team ({state}).").format(
+        number=view.story_id, state=_state_label(view.state)
+    )
+
+
+def render_placeholder(view: CardView, locale: str, *, edit_of: str | None) -> Outgoing:
+    return Outgoing(text=placeholder_text(view), edit_of=edit_of, locale=locale)
 
 
 def render_card(

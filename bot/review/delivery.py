@@ -62,13 +62,12 @@ class ReviewDelivery:
             return
         if "card" in payload:
             card = payload["card"]
-            await self.review.register_card(
-                int(card["item_id"]), due.platform, due.chat_id, message_id
-            )
+            item_id = int(card["item_id"])
+            await self.review.register_card(item_id, due.platform, due.chat_id, message_id)
             if card.get("new") and "version" in card:
                 async with self.deps.db.transaction() as session:
                     await self.review.card_registered(
-                        session, int(card["item_id"]), due.platform, due.chat_id, int(card["version"])
+                        session, item_id, due.platform, due.chat_id, int(card["version"])
                     )
                 self.deps.outbox_wakeup.set()
         elif "publish" in payload and due.platform != "feed":

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.deps import Deps
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count
 from bot.review.roster import load_roster
 from moderation import claims, decisions
@@ -29,8 +29,16 @@ from moderation.audit import last_moderator_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
 from moderation.notify import FEED, Channel
 from moderation.reasons import ReasonCode
+from moderation.states import PERMISSIONS, SAFETY_ROLES, Action, Role, StoryState, may
+from moderation.visibility import safety_only, safety_only_clause
 from storage import outbox
-from storage.models import ModerationCard, ModerationItem, ModerationRefusal, Publication
+from storage.models import (
+    ModerationCard,
+    ModerationEvent,
+    ModerationItem,
+    ModerationRefusal,
+    Publication,
+)
 
 log = logging.getLogger(__name__)
 CHOICE_PREFIX = "mod"
@@ -82,6 +90,21 @@ class ActionRequest:
         return cls(action, item_id, version, reason)
 
 
+# What each button or form asks of the moderation state machine.
+PERMISSION: dict[ReviewAction, Action] = {
+    ReviewAction.CLAIM: Action.CLAIM,
+    ReviewAction.RELEASE: Action.RELEASE,
+    ReviewAction.APPROVE: Action.APPROVE,
+    ReviewAction.REJECT: Action.REJECT,
+    ReviewAction.CHANGES: Action.REQUEST_CHANGES,
+    ReviewAction.ESCALATE: Action.ESCALATE,
+    ReviewAction.REDACT: Action.REDACT,
+    ReviewAction.UNPUBLISH: Action.UNPUBLISH,
+    ReviewAction.TAKEOVER: Action.TAKEOVER,
+    ReviewAction.REOPEN: Action.REOPEN,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened, and what to tell the moderator who clicked."""
@@ -106,6 +129,19 @@ class ReviewService:
             surfaces.append(("slack", settings.slack_moderation_channel))
         return surfaces
 
+    def safety_surfaces(self) -> list[tuple[str, str]]:
+        """The safety team's chats: the only ones that see a safety story's card."""
+        settings = self.deps.settings
+        surfaces = []
+        if settings.telegram_bot_token and settings.telegram_safety_chat_id:
+            surfaces.append(("telegram", settings.telegram_safety_chat_id))
+        if settings.slack_bot_token and settings.slack_safety_channel:
+            surfaces.append(("slack", settings.slack_safety_channel))
+        return surfaces
+
+    def is_safety_chat(self, platform: str, chat_id: str) -> bool:
+        return (platform, chat_id) in self.safety_surfaces()
+
     def publication_channels(self) -> tuple[Channel, ...]:
         settings = self.deps.settings
         channels = [FEED]
@@ -114,33 +150,131 @@ class ReviewService:
         return tuple(channels)
 
     async def announce(self, session: AsyncSession, item_id: int) -> None:
-        """Queue a new card for ``item_id`` in every moderators' chat (caller's transaction)."""
-        for platform, chat_id in self.card_surfaces():
-            await outbox.enqueue(
-                session,
-                dedupe_key=f"card:{item_id}:new:{platform}:{chat_id}",
-                platform=platform,
-                chat_id=chat_id,
-                payload={"card": {"item_id": item_id, "new": True}},
-            )
+        """Queue a new card for ``item_id`` in the moderators' chats (caller's transaction).
+
+        A story for the safety team's eyes only goes to the platform's safety chat, and
+        nowhere else; without a safety chat, the moderators' chat gets a placeholder card
+        (rendered so by :class:`~bot.review.delivery.ReviewDelivery`).
+        """
+        item = await session.get(ModerationItem, item_id)
+        if item is None:
+            return
+        hidden = safety_only(item.state, item.priority)
+        safety = self.safety_surfaces()
+        with_safety_chat = {platform for platform, _chat in safety}
+        targets = [
+            (platform, chat_id)
+            for platform, chat_id in self.card_surfaces()
+            if not (hidden and platform in with_safety_chat)
+        ]
+        placeholder = await self._placeholder_tag(session, item) if hidden else "new"
+        for platform, chat_id in targets:
+            await self._new_card(session, item, platform, chat_id, placeholder)
+        if hidden:
+            for platform, chat_id in safety:
+                await self._new_card(session, item, platform, chat_id, "new")
 
     async def refresh_cards(self, session: AsyncSession, item_id: int) -> None:
-        """Queue an in-place edit of every card of ``item_id`` (caller's transaction)."""
+        """Queue an in-place edit of every card of ``item_id`` (caller's transaction).
+
+        When the story is (or stays) the safety team's, a card outside the safety chats
+        is replaced by a placeholder once per state, and each safety chat without a card
+        of it gets one.
+        """
         item = await session.get(ModerationItem, item_id)
-        version = item.version if item is not None else 0
-        cards = (
-            await session.execute(
-                select(ModerationCard).where(col(ModerationCard.item_id) == item_id)
-            )
-        ).scalars()
+        cards = list(
+            (
+                await session.execute(
+                    select(ModerationCard).where(col(ModerationCard.item_id) == item_id)
+                )
+            ).scalars()
+        )
+        hidden = item is not None and safety_only(item.state, item.priority)
         for card in cards:
-            await outbox.enqueue(
-                session,
-                dedupe_key=f"card:{item_id}:{version}:{card.platform}:{card.chat_id}",
-                platform=card.platform,
-                chat_id=card.chat_id,
-                payload={"card": {"item_id": item_id}},
+            if item is not None and hidden and not self.is_safety_chat(card.platform, card.chat_id):
+                await self._hide_card(session, item, card)
+            else:
+                await self._edit_card(session, item_id, item.version if item else 0, card)
+        if item is not None and hidden:
+            shown = {(card.platform, card.chat_id) for card in cards}
+            for platform, chat_id in self.safety_surfaces():
+                if (platform, chat_id) not in shown:
+                    await self._new_card(session, item, platform, chat_id, "new")
+
+    async def card_registered(
+        self, session: AsyncSession, item_id: int, platform: str, chat_id: str, version: int
+    ) -> None:
+        """A new card was posted: if the item changed since it was queued, the card may
+        show what it no longer should (a refresh ran before the card existed): redo it."""
+        item = await session.get(ModerationItem, item_id)
+        card = await session.get(ModerationCard, (item_id, platform, chat_id))
+        if item is None or card is None or item.version == version:
+            return
+        if safety_only(item.state, item.priority) and not self.is_safety_chat(platform, chat_id):
+            await self._hide_card(session, item, card)
+        else:
+            await self._edit_card(session, item_id, item.version, card)
+
+    async def _edit_card(
+        self, session: AsyncSession, item_id: int, version: int, card: ModerationCard
+    ) -> None:
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"card:{item_id}:{version}:{card.platform}:{card.chat_id}",
+            platform=card.platform,
+            chat_id=card.chat_id,
+            payload={"card": {"item_id": item_id}},
+        )
+
+    async def _new_card(
+        self, session: AsyncSession, item: ModerationItem, platform: str, chat_id: str, tag: str
+    ) -> bool:
+        queued = await outbox.enqueue(
+            session,
+            dedupe_key=f"card:{item.id}:{tag}:{platform}:{chat_id}",
+            platform=platform,
+            chat_id=chat_id,
+            payload={"card": {"item_id": item.id, "new": True, "version": item.version}},
+        )
+        return bool(queued)
+
+    @staticmethod
+    async def _placeholder_tag(session: AsyncSession, item: ModerationItem) -> str:
+        """One placeholder card per state the item entered (its audit event's id)."""
+        entered = (
+            await session.execute(
+                select(func.max(col(ModerationEvent.id))).where(
+                    col(ModerationEvent.item_id) == item.id,
+                    col(ModerationEvent.to_state) == item.state,
+                    or_(
+                        col(ModerationEvent.from_state).is_(None),
+                        col(ModerationEvent.from_state) != item.state,
+                    ),
+                )
             )
+        ).scalar_one_or_none()
+        return f"hide:{item.state}:{entered or 0}"
+
+    async def _hide_card(
+        self, session: AsyncSession, item: ModerationItem, card: ModerationCard
+    ) -> None:
+        """Replace a card outside the safety chats by a placeholder, once per state entered.
+
+        Deleted and posted anew rather than edited: an edit would leave a card's photos
+        (sent as messages of their own) in the chat.
+        """
+        tag = await self._placeholder_tag(session, item)
+        if not await self._new_card(session, item, card.platform, card.chat_id, tag):
+            return  # already a placeholder for this state
+        await outbox.enqueue(
+            session,
+            dedupe_key=f"card:{card.item_id}:gone:{card.platform}:{card.chat_id}:{card.message_id}",
+            platform=card.platform,
+            chat_id=card.chat_id,
+            payload={"takedown": {"item_id": card.item_id, "message_id": card.message_id}},
+        )
+        # Until the placeholder is posted, no refresh may edit (and so resend) the old card.
+        await session.delete(card)
 
     async def story_changed(self, session: AsyncSession, story_id: int) -> None:
         """After a storyteller's own action (withdraw, erase, revise): take down its posts
@@ -209,6 +343,55 @@ class ReviewService:
         except NotAllowed:
             return None
 
+    async def authorize(
+        self, platform: str, external_id: str, request: ActionRequest, *, safety_chat: bool
+    ) -> Moderator | Outcome:
+        """Who may take this action now, checked before anything is shown or posted.
+
+        A chat surface calls this first, before a reason question, a modal or any
+        answer in the chat: the account must be a moderator, in a safety chat a safety
+        moderator or lead, and their role must allow the action in the item's state.
+
+        Returns:
+            The moderator, or the refusal (recorded) to tell that person alone.
+        """
+        with self.deps.translator.use(self.deps.settings.moderation_locale):
+            moderator = await self.moderator_for(platform, external_id)
+            if moderator is None:
+                actor = f"{platform}:{self.deps.hasher.key(platform, external_id)[:16]}"
+                return await self._refusal(actor, request, Refusal.UNKNOWN_MODERATOR)
+            if safety_chat and moderator.role not in SAFETY_ROLES:
+                return await self._refusal(moderator.id, request, Refusal.ROLE)
+            refusal: Refusal | None = None
+            text = ""
+            async with self.deps.db.transaction() as session:
+                item = await session.get(ModerationItem, request.item_id)
+                state = StoryState(item.state) if item is not None else None
+                action = PERMISSION[request.action]
+                if item is None or state is None:
+                    refusal = Refusal.NOT_FOUND
+                elif may(moderator.role, action, state):
+                    return moderator
+                elif item.version == request.version:
+                    # Others may (not this role), or nobody may, in this state.
+                    refusal = Refusal.ROLE if PERMISSIONS[action].get(state) else None
+                    refusal = refusal or Refusal.INVALID_TRANSITION
+                else:  # the card was out of date: say who decided, as a lost race does
+                    decided = await last_moderator_decision(session, request.item_id)
+                    conflict = DecisionConflict(
+                        item_id=request.item_id,
+                        state=state,
+                        version=item.version,
+                        decided_by=decided.actor if decided is not None else None,
+                        decided_at=decided.created_at if decided is not None else None,
+                    )
+                    text = self._conflict_text(conflict, item.story_id)
+            # Recorded in a transaction of its own, after the reading one has ended.
+            if refusal is not None:
+                return await self._refusal(moderator.id, request, refusal)
+            await self._refresh_after_conflict(request.item_id)
+            return Outcome(False, text, request.item_id)
+
     async def act_from(
         self,
         platform: str,
@@ -217,14 +400,18 @@ class ReviewService:
         *,
         text: str | None = None,
         spans: Sequence[tuple[int, int]] = (),
+        safety_chat: bool = False,
     ) -> Outcome:
-        """An action by a platform account: refused and recorded unless a moderator."""
-        moderator = await self.moderator_for(platform, external_id)
-        if moderator is None:
-            actor = f"{platform}:{self.deps.hasher.key(platform, external_id)[:16]}"
-            await self._refused(actor, request, Refusal.UNKNOWN_MODERATOR)
-            return Outcome(False, self._refusal_text(Refusal.UNKNOWN_MODERATOR), request.item_id)
-        return await self.act(moderator, request, text=text, spans=spans)
+        """An action by a platform account: refused and recorded unless :meth:`authorize`
+        lets it through."""
+        checked = await self.authorize(platform, external_id, request, safety_chat=safety_chat)
+        if isinstance(checked, Outcome):
+            return checked
+        return await self.act(checked, request, text=text, spans=spans)
+
+    async def _refusal(self, actor: str, request: ActionRequest, refusal: Refusal) -> Outcome:
+        await self._refused(actor, request, refusal)
+        return Outcome(False, self._refusal_text(refusal), request.item_id)
 
     async def act(
         self,
@@ -235,7 +422,11 @@ class ReviewService:
         spans: Sequence[tuple[int, int]] = (),
     ) -> Outcome:
         """Run one guarded decision and queue the card refreshes, in one transaction."""
-        with self.deps.translator.use(self.deps.settings.moderation_locale):
+        with self.deps.translator.use(self.deps.settings.moderation_locale) as locale:
+            limit = self.deps.settings.story_max_chars
+            if request.action is ReviewAction.REDACT and text is not None and len(text) > limit:
+                too_long = redaction_too_long(len(text), limit, locale)
+                return Outcome(False, too_long, request.item_id)
             try:
                 async with self.deps.db.transaction() as session:
                     message = await self._decide(session, moderator, request, text, spans)
@@ -327,6 +518,7 @@ class ReviewService:
                 screen=self.deps.screener.screen,
                 text=text,
                 spans=spans,
+                max_chars=self.deps.settings.story_max_chars,
             )
             return _("A redacted version of story #{number} is saved.").format(number=number)
         if action is ReviewAction.UNPUBLISH:
@@ -400,10 +592,16 @@ class ReviewService:
             Refusal.NOT_FOUND: _("This story no longer exists."),
             Refusal.INVALID_TRANSITION: _("This action does not apply to the story any more."),
             Refusal.NOT_CLAIMED: _("You are not reviewing this story."),
+            Refusal.INVALID_REDACTION: _(
+                "That redaction cannot be saved: it must change the text, leave some of it, "
+                "and stay within the story's length limit."
+            ),
         }.get(refusal, _("This action is not allowed."))
 
     # -- reading --------------------------------------------------------------------------
-    async def counts(self) -> dict[str, int]:
+    async def counts(self, reader: Role | None = None) -> dict[str, int]:
+        """Items per state; for a ``reader`` who is no safety moderator or lead, only the
+        items they may read, except ``SAFETY_REVIEW``: that the safety team has N waiting."""
         async with self.deps.db.transaction() as session:
             rows = (
                 await session.execute(
@@ -412,7 +610,19 @@ class ReviewService:
                     )
                 )
             ).all()
-        return {str(state): int(n) for state, n in rows}
+            counts = {str(state): int(n) for state, n in rows}
+            if reader is not None and reader not in SAFETY_ROLES:
+                hidden = (
+                    await session.execute(
+                        select(col(ModerationItem.state), func.count())
+                        .where(safety_only_clause())
+                        .group_by(col(ModerationItem.state))
+                    )
+                ).all()
+                for state, n in hidden:
+                    if state != StoryState.SAFETY_REVIEW:
+                        counts[str(state)] -= int(n)
+        return counts
 
     def counts_text(self, counts: dict[str, int]) -> str:
         locale = self.deps.settings.moderation_locale
@@ -421,3 +631,15 @@ class ReviewService:
             for state in ("SAFETY_REVIEW", "PENDING_REVIEW", "NEEDS_CHANGES", "APPROVED"):
                 lines.append(f"{state}: {format_count(counts.get(state, 0), locale)}")
             return "\n".join(lines)
+
+
+def redaction_too_long(length: int, limit: int, locale: str) -> str:
+    """A moderator's redacted text over ``STORY_MAX_CHARS``: the limit and how far over."""
+    over = length - limit
+    return ngettext(
+        "The redacted text is {over} character longer than the limit of {limit} characters. "
+        "Please shorten it; nothing was saved.",
+        "The redacted text is {over} characters longer than the limit of {limit} characters. "
+        "Please shorten it; nothing was saved.",
+        over,
+    ).format(over=format_count(over, locale), limit=format_count(limit, locale))

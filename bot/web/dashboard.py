@@ -13,6 +13,7 @@ item as it is now. Pages are in ``MODERATION_LOCALE``; user text is only ever es
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import re
@@ -35,11 +36,11 @@ from starlette.templating import Jinja2Templates
 from bot.adapters.normalise import normalise_text
 from bot.core.deps import Deps
 from bot.core.media import local_name
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, reason_labels
-from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
+from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
 from bot.web.sign_in import (
     SESSION_TTL,
     csrf_token,
@@ -53,9 +54,11 @@ from bot.web.wall import positive_int
 from moderation.actors import Moderator
 from moderation.audit import ChainCheck, verify_chain
 from moderation.flags import Flag
+from moderation.intake import PRIORITY_SAFETY
 from moderation.reasons import ReasonCode
-from moderation.states import Action, Role, may
+from moderation.states import SAFETY_ROLES, Role, may
 from moderation.transitions import as_utc
+from moderation.visibility import may_read, safety_only_clause
 from storage.models import (
     ModerationEvent,
     ModerationItem,
@@ -194,6 +197,9 @@ UI: dict[str, str] = {
     "reopen": N_("Reopen"),
     "reopen_label": N_("Why reopen it? (kept in the audit log)"),
     "no_actions": N_("No action applies to this story now."),
+    "safety_only": N_(
+        "This story is with the safety team. Only safety moderators and leads can read it."
+    ),
     "back_to_queue": N_("Back to the queue"),
     "continue": N_("Continue"),
 }
@@ -269,19 +275,6 @@ class TimelineRow:
     note: str | None
 
 
-# What each form asks of the moderation state machine.
-_PERMISSION: dict[ReviewAction, Action] = {
-    ReviewAction.CLAIM: Action.CLAIM,
-    ReviewAction.RELEASE: Action.RELEASE,
-    ReviewAction.APPROVE: Action.APPROVE,
-    ReviewAction.REJECT: Action.REJECT,
-    ReviewAction.CHANGES: Action.REQUEST_CHANGES,
-    ReviewAction.ESCALATE: Action.ESCALATE,
-    ReviewAction.REDACT: Action.REDACT,
-    ReviewAction.UNPUBLISH: Action.UNPUBLISH,
-    ReviewAction.TAKEOVER: Action.TAKEOVER,
-    ReviewAction.REOPEN: Action.REOPEN,
-}
 _LOCALE_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$")
 
 
@@ -450,25 +443,26 @@ class Dashboard:
         language = params.get("lang", "")
         language = language if _LOCALE_CODE.match(language) else ""
         page = max(1, positive_int(params.get("page")))
-        counts = await self.review.counts()
+        role = who.moderator.role
+        counts = await self.review.counts(reader=role)
+        safety_team = role in SAFETY_ROLES
         state_param = params.get("state", "")
         if state_param in {tab.value for tab in TABS}:
             state = StoryState(state_param)
+        elif safety_team and counts.get(S.SAFETY_REVIEW):
+            state = S.SAFETY_REVIEW
         else:
-            state = S.SAFETY_REVIEW if counts.get(S.SAFETY_REVIEW) else S.PENDING_REVIEW
+            state = S.PENDING_REVIEW
         with self.deps.translator.use(self.locale) as locale:
             async with self.deps.db.transaction() as session:
                 rows, more = await self._rows(
-                    session, None if query else state, language, query, page, locale
+                    session, None if query else state, language, query, page, locale, role
                 )
+                locales = select(col(ModerationItem.locale)).distinct()
+                if not safety_team:
+                    locales = locales.where(~safety_only_clause())
                 languages = (
-                    (
-                        await session.execute(
-                            select(col(ModerationItem.locale))
-                            .distinct()
-                            .order_by(col(ModerationItem.locale))
-                        )
-                    )
+                    (await session.execute(locales.order_by(col(ModerationItem.locale))))
                     .scalars()
                     .all()
                 )
@@ -484,6 +478,19 @@ class Dashboard:
             ]
             language_options = [(code, _language_label(code, locale)) for code in languages]
             chain_text = _chain_text(chain, locale)
+            waiting = counts.get(S.SAFETY_REVIEW, 0)
+            # Need-to-know: a plain moderator learns how many, never what.
+            safety_notice = (
+                ngettext(
+                    "{count} story awaits the safety team. Only safety moderators and leads "
+                    "can read it.",
+                    "{count} stories await the safety team. Only safety moderators and leads "
+                    "can read them.",
+                    waiting,
+                ).format(count=format_count(waiting, locale))
+                if waiting and not safety_team and not query
+                else None
+            )
         base = {"state": state.value, "lang": language, "q": query}
         return self._render(
             request,
@@ -497,6 +504,7 @@ class Dashboard:
                 "state": state.value,
                 "chain": chain,
                 "chain_text": chain_text,
+                "safety_notice": safety_notice,
                 "newer": _page_link(base, page - 1) if page > 1 else None,
                 "older": _page_link(base, page + 1) if more else None,
             },
@@ -511,10 +519,14 @@ class Dashboard:
         query: str,
         page: int,
         locale: str,
+        reader: Role,
     ) -> tuple[list[QueueRow], bool]:
         stmt = select(
             ModerationItem, func.substr(col(StoryRevision.text), 1, EXCERPT_CHARS)
         ).outerjoin(StoryRevision, col(StoryRevision.id) == col(ModerationItem.revision_id))
+        if reader not in SAFETY_ROLES:
+            # Not listed, not searched, not even by number: the safety team's stories.
+            stmt = stmt.where(~safety_only_clause())
         if state is not None:
             stmt = stmt.where(col(ModerationItem.state) == state.value)
         if language:
@@ -625,6 +637,18 @@ class Dashboard:
             )
         if view is None:
             return self._message_page(request, "not_found", 404)
+        if not may_read(who.moderator.role, view.state, view.priority):
+            # Not the text, the files, the flags nor the timeline: only what happened.
+            return self._render(
+                request,
+                "dashboard_message.html",
+                {"message_key": "safety_only", "outcome": outcome},
+                who=who,
+                status=200 if outcome is not None and outcome.ok else 403,
+            )
+        if view.priority >= PRIORITY_SAFETY and who.moderator.role not in SAFETY_ROLES:
+            # Approved by the safety team: what they approved, not what it was before.
+            view = dataclasses.replace(view, original_text=None)
         with self.deps.translator.use(self.locale) as locale:
             context = self._item_context(view, list(events), who.moderator, locale)
         context["outcome"] = outcome
@@ -693,6 +717,8 @@ class Dashboard:
             view = await load_card(session, item_id)
         if view is None or not 0 <= index < len(view.media):
             return Response(status_code=404)
+        if not may_read(who.moderator.role, view.state, view.priority):
+            return Response(status_code=404)
         ref = view.media[index][1]
         # Only files of the media store (cleaned on arrival), by a name it made.
         name = local_name(ref)
@@ -711,7 +737,7 @@ def _forms(view: CardView, moderator: Moderator, lease_live: bool) -> list[str]:
         state = StoryState(view.state)
     except ValueError:
         return []
-    allowed = [a for a, action in _PERMISSION.items() if may(moderator.role, action, state)]
+    allowed = [a for a, action in PERMISSION.items() if may(moderator.role, action, state)]
     mine = lease_live and view.lease_owner == moderator.id
     hidden = {ReviewAction.CLAIM} if mine else {ReviewAction.RELEASE}
     if not lease_live or mine:

@@ -124,8 +124,8 @@ async def test_claim_release_changes_and_escalate(bot: Bot, client: httpx.AsyncC
     assert "sent to the safety team" in escalated.text
     item = await item_row(bot, item_id)
     assert item.state == StoryState.SAFETY_REVIEW
-    # A plain moderator has no action on the safety queue.
-    assert "No action applies" in escalated.text
+    # A plain moderator has no action on the safety queue, nor sight of it.
+    assert "with the safety team" in escalated.text and "Aleppo" not in escalated.text
 
     other = await tell(bot, "omar")
     changes = await browser.act(other, "changes", text="Please remove\r\nthe street name.")

@@ -25,10 +25,20 @@ def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter |
     if settings.slack_bot_token is None:
         return None
     adapter = SlackAdapter(settings, core, deps)
-    if settings.slack_moderation_channel:
-        if not CHANNEL_ID.match(settings.slack_moderation_channel):
-            log.warning("SLACK_MODERATION_CHANNEL should be a channel id (C…), not a name")
+    channels = {
+        "SLACK_MODERATION_CHANNEL": settings.slack_moderation_channel,
+        "SLACK_SAFETY_CHANNEL": settings.slack_safety_channel,
+    }
+    for name, channel in channels.items():
+        if channel and not CHANNEL_ID.match(channel):
+            log.warning("%s should be a channel id (C…), not a name", name)
+    if any(channels.values()):
         adapter.moderation = SlackModerationChannel(
-            deps, review, adapter.client, adapter.sender, settings.slack_moderation_channel
+            deps,
+            review,
+            adapter.client,
+            adapter.sender,
+            settings.slack_moderation_channel,
+            settings.slack_safety_channel,
         )
     return adapter

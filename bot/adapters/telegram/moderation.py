@@ -19,7 +19,7 @@ from bot.core.deps import Deps
 from bot.core.events import Outgoing
 from bot.i18n import _
 from bot.review.cards import reason_choices
-from bot.review.service import ActionRequest, ReviewAction, ReviewService
+from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ ANSWER_MAX = 200  # Telegram shows at most 200 characters in a callback answer
 
 
 class TelegramModerationGroup:
-    """Handles every update of the moderators' group (``TELEGRAM_MODERATION_CHAT_ID``)."""
+    """Handles every update of the moderators' group (``TELEGRAM_MODERATION_CHAT_ID``)
+    and of the safety team's (``TELEGRAM_SAFETY_CHAT_ID``, safety moderators and leads)."""
 
     def __init__(self, deps: Deps, review: ReviewService, bot: Bot, sender: TelegramSender) -> None:
         self.deps = deps
@@ -54,6 +55,18 @@ class TelegramModerationGroup:
             await self._answer(query, _("This button is no longer valid."), alert=True)
             return
         chat_id = str(query.message.chat.id) if query.message is not None else ""
+        # Who may do this is settled before anything is said or posted: a person who is
+        # not a moderator (or lacks the role) hears it alone, on the button, and nothing
+        # reaches the group (issue [6]: Reject by a stranger posted the reason question).
+        checked = await self.review.authorize(
+            PLATFORM,
+            str(query.from_user.id),
+            request,
+            safety_chat=self.review.is_safety_chat(PLATFORM, chat_id),
+        )
+        if isinstance(checked, Outcome):
+            await self._answer(query, checked.message, alert=True)
+            return
         if request.action in (ReviewAction.REJECT, ReviewAction.UNPUBLISH) and not request.reason:
             await self._answer(query, "")
             question = (
@@ -77,7 +90,7 @@ class TelegramModerationGroup:
                 query, _("Open the dashboard to edit the text: {url}").format(url=url), alert=True
             )
             return
-        outcome = await self.review.act_from(PLATFORM, str(query.from_user.id), request)
+        outcome = await self.review.act(checked, request)
         await self._answer(query, outcome.message, alert=not outcome.ok)
         if request.reason and query.message is not None and outcome.ok:
             # The reason question has done its job: say what happened in its place.
@@ -92,15 +105,19 @@ class TelegramModerationGroup:
 
     async def _on_message(self, message: Message) -> None:
         command = (message.text or "").split()[0].split("@")[0].lower()
-        if command == "/queue":
-            counts = await self.review.counts()
-            await self.sender.send(
-                str(message.chat.id),
-                Outgoing(
-                    text=self.review.counts_text(counts),
-                    locale=self.deps.settings.moderation_locale,
-                ),
-            )
+        if command != "/queue" or message.from_user is None:
+            return
+        moderator = await self.review.moderator_for(PLATFORM, str(message.from_user.id))
+        if moderator is None:
+            return  # not a moderator: nothing is posted in the group
+        counts = await self.review.counts()
+        await self.sender.send(
+            str(message.chat.id),
+            Outgoing(
+                text=self.review.counts_text(counts),
+                locale=self.deps.settings.moderation_locale,
+            ),
+        )
 
     async def _answer(self, query: CallbackQuery, text: str, *, alert: bool = False) -> None:
         try:

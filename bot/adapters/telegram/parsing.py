@@ -68,11 +68,13 @@ class ParseConfig:
             surface instead of the core.
         bot_username: this bot's username, to ignore ``/command@other_bot``.
         document_types: MIME types (or ``type/`` prefixes) accepted as documents.
+        safety_chat_id: the safety team's group, handled like the moderators' group.
     """
 
     moderation_chat_id: int | None = None
     bot_username: str | None = None
     document_types: tuple[str, ...] = DEFAULT_DOCUMENT_TYPES
+    safety_chat_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def parse_update(
     """
     chat = update.effective_chat
     if chat is not None and chat.type != Chat.PRIVATE:
-        if config.moderation_chat_id is not None and chat.id == config.moderation_chat_id:
+        if chat.id in (config.moderation_chat_id, config.safety_chat_id):
             return GroupUpdate(str(chat.id))
         return Ignored(f"chat type {chat.type}")
     if update.my_chat_member is not None:

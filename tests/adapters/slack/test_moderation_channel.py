@@ -171,10 +171,17 @@ async def test_redact_edits_the_text_in_a_modal(workspace: Workspace) -> None:
 
 async def test_escalate_sends_the_story_to_the_safety_team(workspace: Workspace) -> None:
     card = await submit_story(workspace)
+    assert card.result is not None
     await click(workspace, "U0ANA", card, "Escalate")
     assert "sent to the safety team" in await told(workspace, "U0ANA")
-    updated = await card_update(workspace, card, lambda text: "safety review" in text)
-    assert "Escalate" not in [b["text"]["text"] for b in buttons_of(updated)]
+    # Need-to-know: the card leaves the moderators' channel; a placeholder takes its place.
+    placeholder = await posted_to(workspace, MOD_CHANNEL, 2)
+    assert "awaits the safety team" in "\n".join(texts_of(placeholder))
+    assert "Aleppo" not in "\n".join(texts_of(placeholder)) and buttons_of(placeholder) == []
+    ts = card.result["ts"]
+    await workspace.api.wait_until(
+        lambda: [c.params["ts"] for c in workspace.api.calls("chat.delete")] == [ts]
+    )
     assert await item_state(workspace) == StoryState.SAFETY_REVIEW
 
 
