@@ -13,7 +13,8 @@ ChoiceHandler = Callable[[Turn, str], Awaitable[None]]
 
 
 class Router:
-    """Commands first, then global choices by prefix, then the active flow, then fallback.
+    """A form to its handler; commands first, then global choices by prefix, then the
+    active flow, then fallback.
 
     Args:
         engine: the dialog engine that owns the flows.
@@ -27,6 +28,7 @@ class Router:
         self._choices: dict[str, ChoiceHandler] = {}
         self._fallback = fallback
         self._stale = stale
+        self._form: Handler | None = None
 
     def command(self, name: str, handler: Handler) -> None:
         self._commands[name] = handler
@@ -35,12 +37,19 @@ class Router:
         """Choices whose id is ``<prefix>:<value>`` go to ``handler(turn, value)``."""
         self._choices[prefix] = handler
 
+    def form(self, handler: Handler) -> None:
+        """Where a submitted form goes (an ``InboundKind.FORM``, never a typed command)."""
+        self._form = handler
+
     @property
     def commands(self) -> tuple[str, ...]:
         return tuple(self._commands)
 
     async def route(self, turn: Turn) -> None:
         inbound = turn.inbound
+        if inbound.kind is InboundKind.FORM:
+            await (self._form or self._fallback)(turn)
+            return
         if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
             name = inbound.command.lower()
             if name in NAV_COMMANDS and self.engine.active(turn) is not None:

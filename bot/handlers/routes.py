@@ -103,9 +103,10 @@ def build_router() -> Router:
         "privacy": show_privacy,
         "cancel": cancel,
         "dashboard": moderators.dashboard_link,
-        story.FORM_COMMAND: story.submit_form,  # the story form (a Slack modal)
     }.items():
         router.command(name, handler)
+    # The story form (a Slack modal) is no command: typed, "/storyform" is unknown.
+    router.form(story.submit_form)
     router.choice("menu", on_menu)
     router.choice("lang", on_language)
     router.choice("privacy", privacy.on_privacy_choice)

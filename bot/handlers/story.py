@@ -241,21 +241,36 @@ async def story_accept(turn: Turn) -> Result:
     if _choice(turn) == "done":
         if not parts and not media:
             return Invalid(_("Your story is still empty. Please write or send something first."))
+        if problem := story_problem(turn.draft, settings, turn.locale):
+            return Invalid(problem)
         return Next()
     if _choice(turn) == "clear":
         turn.draft["parts"], turn.draft["media"] = [], []
         turn.say(_("Your story is empty again. Start whenever you are ready."))
         return Stay()
     if inbound.kind is InboundKind.EDIT:
-        for part in parts:
+        for index, part in enumerate(parts):
             if inbound.edit_of and part.get("message_id") == inbound.edit_of:
-                part["text"] = (inbound.text or "").strip()
-                turn.draft["parts"] = parts
+                edited = [*parts[:index], {**part, "text": (inbound.text or "").strip()}]
+                edited += parts[index + 1 :]
+                length = len(story_text({"parts": edited}))
+                if length > settings.story_max_chars:
+                    # The part stays as it was accepted: an edit never loses it.
+                    turn.say(edit_too_long(length, settings, turn.locale), (done_choice(),))
+                    return Stay()
+                turn.draft["parts"] = edited
                 turn.say(_("I've updated that part of your story."), (done_choice(),))
                 return Stay()
         return Stay()
     new_text = (inbound.text if inbound.kind is InboundKind.TEXT else inbound.caption) or ""
     new_text = new_text.strip()
+    if inbound.kind is InboundKind.MEDIA and turn.flow == "revise":
+        return Invalid(
+            _(
+                "A new version changes the text of your story. The files you sent before "
+                "stay with it. Please send the new text as a message."
+            )
+        )
     # Files refused or not received on arrival, and (once) what was removed from photos.
     notes = note_texts(inbound.media_notes, settings, turn.locale)
     if refused_only(inbound) and not new_text:
@@ -270,9 +285,9 @@ async def story_accept(turn: Turn) -> Result:
             _("Please write your story as a message, or send a photo, voice note or video.")
         )
     if new_text:
-        total = len(story_text({"parts": parts})) + len(new_text)
+        total = len(story_text({"parts": [*parts, {"text": new_text}]}))
         if total > settings.story_max_chars:
-            return Invalid(too_long(settings, turn.locale))
+            return Invalid(too_long(total, settings, turn.locale))
         parts.append({"text": new_text, "message_id": inbound.message_id or ""})
     turn.draft["parts"], turn.draft["media"] = parts, media
     count = len(story_text({"parts": parts}))
@@ -289,11 +304,73 @@ async def story_accept(turn: Turn) -> Result:
     return Stay()
 
 
-def too_long(settings: Settings, locale: str) -> str:
-    return _(
-        "That message would make your story longer than {chars} characters, so I "
-        "couldn't add it. Could you shorten it and send it again?"
-    ).format(chars=format_count(settings.story_max_chars, locale))
+def _over(length: int, settings: Settings, locale: str) -> tuple[int, dict[str, str]]:
+    over = length - settings.story_max_chars
+    return over, {
+        "over": format_count(over, locale),
+        "limit": format_count(settings.story_max_chars, locale),
+    }
+
+
+def too_long(length: int, settings: Settings, locale: str) -> str:
+    """A new part that would make the story ``length`` characters: the limit, how far over."""
+    over, numbers = _over(length, settings, locale)
+    return ngettext(
+        "That message would make your story {over} character longer than the limit of "
+        "{limit} characters, so I couldn't add it. Could you shorten it and send it again?",
+        "That message would make your story {over} characters longer than the limit of "
+        "{limit} characters, so I couldn't add it. Could you shorten it and send it again?",
+        over,
+    ).format(**numbers)
+
+
+def edit_too_long(length: int, settings: Settings, locale: str) -> str:
+    """An edited part that would make the story ``length`` characters: it was not taken."""
+    over, numbers = _over(length, settings, locale)
+    return ngettext(
+        "With that change your story would be {over} character longer than the limit of "
+        "{limit} characters, so I kept that part as it was. Could you shorten your change?",
+        "With that change your story would be {over} characters longer than the limit of "
+        "{limit} characters, so I kept that part as it was. Could you shorten your change?",
+        over,
+    ).format(**numbers)
+
+
+def story_too_long(length: int, settings: Settings, locale: str) -> str:
+    """A whole story of ``length`` characters, over the limit (a form, a draft)."""
+    over, numbers = _over(length, settings, locale)
+    return ngettext(
+        "Your story is {over} character longer than the limit of {limit} characters. "
+        "Nothing is lost: please shorten it, then send it again.",
+        "Your story is {over} characters longer than the limit of {limit} characters. "
+        "Nothing is lost: please shorten it, then send it again.",
+        over,
+    ).format(**numbers)
+
+
+def story_problem(draft: Mapping[str, Any], settings: Settings, locale: str) -> str | None:
+    """What keeps a draft from being sent, whichever path built it: the length of the
+    story, its number of files, the name's and the message's length."""
+    length = len(story_text(draft))
+    if length > settings.story_max_chars:
+        return story_too_long(length, settings, locale)
+    files = len(draft.get("media") or [])
+    if files > settings.story_max_media:
+        return ngettext(
+            "A story can have up to {count} file, and this one has {files}. "
+            "Please start the story again with fewer files.",
+            "A story can have up to {count} files, and this one has {files}. "
+            "Please start the story again with fewer files.",
+            settings.story_max_media,
+        ).format(
+            count=format_count(settings.story_max_media, locale),
+            files=format_count(files, locale),
+        )
+    if (name := draft.get("credit_name")) and (problem := name_problem(str(name))):
+        return problem
+    if (message := draft.get("community_message")) and (problem := message_problem(str(message))):
+        return problem
+    return None
 
 
 def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | None:
@@ -401,6 +478,8 @@ def make_preview_accept(engine: DialogEngine) -> Callable[[Turn], Awaitable[Resu
             engine.edit_from(turn, EDIT_PATHS[choice[5:]], "preview")
             return Stay()
         if choice == "submit":
+            if problem := story_problem(turn.draft, turn.deps.settings, turn.locale):
+                return Invalid(problem)  # the draft stays; the preview offers the edits
             await submit(turn)
             return Finish()
         return Invalid(_("Please choose one of the buttons."))
@@ -534,7 +613,6 @@ def build_story_flow(engine: DialogEngine) -> Flow:
 
 
 # -- a whole story at once: the story form (a Slack modal) ---------------------------------
-FORM_COMMAND = "storyform"
 
 
 class FieldKind(enum.StrEnum):
@@ -647,7 +725,7 @@ def form_draft(
     if not text:
         problems["text"] = _("Your story is still empty. Please write or send something first.")
     elif len(text) > settings.story_max_chars:
-        problems["text"] = too_long(settings, locale)
+        problems["text"] = story_too_long(len(text), settings, locale)
     else:
         draft["parts"] = [{"text": text, "message_id": ""}]
     if message := answer("community_message"):
@@ -659,19 +737,24 @@ def form_draft(
 
 
 async def submit_form(turn: Turn) -> None:
-    """The story form sent in one go: its answers as JSON in the command's arguments.
+    """The story form sent in one go: its answers as JSON, in an ``InboundKind.FORM``
+    that only the adapter owning the form makes (never a command anyone can type).
 
     The same checks as :func:`form_draft` and the same :func:`submit` as the chat flow;
     a story being told in the chat meanwhile is left as it is.
     """
+    if turn.inbound.kind is not InboundKind.FORM:
+        return
     try:
-        answers = json.loads(turn.inbound.args)
+        answers = json.loads(turn.inbound.text or "")
     except ValueError:
         answers = None
     if not isinstance(answers, dict):
         turn.say(_("Sorry, I can't use this kind of message here."))
         return
     draft, problems = form_draft(answers, turn.deps.settings, turn.locale)
+    if problem := story_problem(draft, turn.deps.settings, turn.locale):
+        problems.setdefault("story", problem)
     if problems:
         turn.say("\n".join(problems.values()))
         return
@@ -706,6 +789,11 @@ async def revise_accept(turn: Turn) -> Result:
     if story is None or story.id is None or story.participant_id != turn.participant_id:
         turn.say(_("That story can't be changed any more."))
         return Finish()
+    length = len(story_text(turn.draft))
+    if length > turn.deps.settings.story_max_chars:
+        # Back to writing, with everything sent so far kept.
+        turn.say(story_too_long(length, turn.deps.settings, turn.locale))
+        return Next(goto="story")
     last = (
         await turn.session.execute(
             select(func.max(col(StoryRevision.number))).where(

@@ -151,7 +151,7 @@ def _media(file: object) -> MediaRef | None:
 def command_inbound(
     person: Person, key: str, command: str, args: str = "", raw: Mapping[str, Any] | None = None
 ) -> Inbound:
-    """A command (``/pledge``, a Home tab button, the story form) from ``person``."""
+    """A command (``/pledge``, a Home tab button) from ``person``."""
     return Inbound(
         platform=PLATFORM,
         user_id=person.user_id,
@@ -163,6 +163,20 @@ def command_inbound(
         locale_hint=person.locale_hint,
         display_name=person.display_name,
         raw=raw,
+    )
+
+
+def form_inbound(person: Person, key: str, answers_json: str) -> Inbound:
+    """The story form's answers (a submitted modal), as JSON: never a command."""
+    return Inbound(
+        platform=PLATFORM,
+        user_id=person.user_id,
+        chat_id=person.dm_channel,
+        key=key,
+        kind=InboundKind.FORM,
+        text=answers_json,
+        locale_hint=person.locale_hint,
+        display_name=person.display_name,
     )
 
 
