@@ -57,6 +57,8 @@ from storage.migrate import upgrade
 from storage.pledges import ensure_campaign
 
 log = logging.getLogger(__name__)
+# Seconds the background work may take to finish what it has in hand at shutdown.
+STOP_TIMEOUT = 10.0
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 SECURITY_HEADERS = {
@@ -112,11 +114,14 @@ class Bot:
         if self.slack is not None:  # slack (issue [4]): likewise
             await self.slack.stop()
         self.scheduler.shutdown()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.dispatcher.stop()  # ends after the round in hand; cancelled only if stuck
+        if self.tasks:
+            _done, stuck = await asyncio.wait(self.tasks, timeout=STOP_TIMEOUT)
+            for task in stuck:
+                task.cancel()
+            for task in stuck:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self.tasks.clear()
         await self.deps.db.dispose()
 

@@ -76,6 +76,7 @@ class OutboxDispatcher:
         self.lease = lease
         self.delivered = 0
         self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
+        self._stopping = False
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
@@ -173,9 +174,16 @@ class OutboxDispatcher:
                 .values(reachable=False)
             )
 
+    def stop(self) -> None:
+        """Finish the round in hand, then leave :meth:`run_forever` (a cancelled round
+        could leave a database connection mid-transaction)."""
+        self._stopping = True
+        self.wakeup.set()
+
     async def run_forever(self) -> None:
-        """Deliver until cancelled, sleeping on the wake-up event between rounds."""
-        while True:
+        """Deliver until :meth:`stop`, sleeping on the wake-up event between rounds."""
+        self._stopping = False
+        while not self._stopping:
             self.wakeup.clear()
             try:
                 await self.run_once()
@@ -187,6 +195,6 @@ class OutboxDispatcher:
                 if next_at.tzinfo is None:
                     next_at = next_at.replace(tzinfo=UTC)
                 timeout = max(0.0, min(IDLE_WAIT, (next_at - datetime.now(UTC)).total_seconds()))
-            if timeout > 0:
+            if timeout > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout)

@@ -360,12 +360,14 @@ class SlackAdapter:
             errors = {field: text[:ERROR_MAX] for field, text in problems.items()}
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
         if not user:
+            await ack()
             return
         key = interaction_key("view", view.get("id", ""), user)
         answers_json = json.dumps(answers, ensure_ascii=False)
-        self._spawn(f"user:{user}", lambda: self._form(user, key, answers_json))
+        person = await self.people.person(user)
+        # The modal closes (the ack) only once the story is stored: never lost.
+        await self._accept_then_ack(ack, user, form_inbound(person, key, answers_json))
 
     async def _on_moderation_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -385,17 +387,6 @@ class SlackAdapter:
         await ack(said) if said is not None else await ack()
         if handled is not None and handled.replies:
             self._spawn(f"user:{user}", lambda: self.core.deliver(handled, self.sender))
-
-    async def _command(self, user_id: str, key: str, command: str, args: str = "") -> None:
-        person = await self.people.person(user_id)
-        await self._converse(command_inbound(person, key, command, args))
-
-    async def _form(self, user_id: str, key: str, answers_json: str) -> None:
-        person = await self.people.person(user_id)
-        await self._converse(form_inbound(person, key, answers_json))
-
-    async def _converse(self, inbound: Inbound) -> None:
-        await self.core.deliver(await self.core.accept(inbound), self.sender)
 
     def _open_story_modal(self, user_id: str, trigger_id: str) -> None:
         if user_id and trigger_id:
