@@ -26,6 +26,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram import error as tg
 
+from bot.adapters.telegram.parsing import update_problem
 from bot.adapters.telegram.periods import seconds
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,14 @@ class Poller:
             # finished since (its effect is committed): once is enough.
             return False
         self._next = max(self._next, update_id + 1)
+        problem = update_problem(raw)
+        if problem is not None:  # a shape Telegram never sends: confirmed and dropped
+            log.warning(
+                "telegram update of an unknown shape dropped",
+                extra={"update_id": update_id, "problem": problem},
+            )
+            self._finish(update_id)
+            return True
         try:
             update = Update.de_json(raw, self.bot)
         except Exception as exc:  # a shape PTB cannot read: skip it, keep the others

@@ -150,3 +150,21 @@ async def test_download_a_file_a_person_sent(
     assert await polling.download("voice-9") == b"OggS" + b"\0" * 60
     with pytest.raises(ValueError, match="larger"):
         await polling.download("voice-9", max_bytes=10)
+
+
+async def test_an_update_of_a_shape_telegram_never_sends_is_dropped_once(
+    api: FakeTelegramApi,
+    polling: TelegramAdapter,
+    recording_core: RecordingCore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As on the webhook: confirmed and dropped by id, never retried, never logged whole."""
+    odd = api.make.text(42, "PRIVATE-WORDS")
+    odd["message"]["chat"] = None
+    api.push(api.make.text(42, "before"), odd, api.make.text(42, "after"))
+    await recording_core.wait_for(lambda: len(recording_core.inbound) == 2)
+    await api.wait_idle()
+    assert [i.text for i in recording_core.inbound] == ["before", "after"]
+    dropped = [r for r in caplog.records if "unknown shape" in r.getMessage()]
+    assert [getattr(r, "update_id", None) for r in dropped] == [odd["update_id"]]
+    assert "PRIVATE-WORDS" not in caplog.text
