@@ -70,14 +70,6 @@ class DurableChat(MemoryChat):
         return self.last
 
 
-async def durable_sequential(bot: Bot, tag: str) -> float:
-    start = time.perf_counter()
-    turns = 0
-    for i in range(USERS):
-        turns += await pledge(DurableChat(bot.core, user_id=f"{tag}-d{i}"))
-    return turns / (time.perf_counter() - start)
-
-
 async def pledge(chat: MemoryChat) -> int:
     await chat.send("/pledge")
     await chat.press("c:pledge")
@@ -86,12 +78,16 @@ async def pledge(chat: MemoryChat) -> int:
     return 4
 
 
-async def sequential(bot: Bot, tag: str) -> float:
+async def sequential(bot: Bot, tag: str, chat: type[MemoryChat] = MemoryChat) -> float:
     start = time.perf_counter()
     turns = 0
     for i in range(USERS):
-        turns += await pledge(MemoryChat(bot.core, user_id=f"{tag}-s{i}"))
+        turns += await pledge(chat(bot.core, user_id=f"{tag}-s{i}"))
     return turns / (time.perf_counter() - start)
+
+
+async def durable_sequential(bot: Bot, tag: str) -> float:
+    return await sequential(bot, tag, DurableChat)
 
 
 async def concurrent(bot: Bot, tag: str) -> float:

@@ -18,8 +18,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Executable
+
+from storage.db import Database
 from tests.conftest import PG_URL, require_postgres
+from tests.fakes.telegram_api import FakeTelegramApi
 
 READY = "Uvicorn running on"  # after the lifespan started the bot, once it listens
 START_TIMEOUT = 120.0
@@ -108,6 +113,21 @@ class BotProcess:
                 await asyncio.to_thread(self.process.wait, 30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def telegram_env(api: FakeTelegramApi, **extra: str) -> dict[str, str]:
+    """The environment that points the bot at the fake Bot API (plus ``extra``)."""
+    return {"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url, **extra}
+
+
+async def read_all(url: str, *statements: Executable) -> list[list[Any]]:
+    """What the bot left in its database, read once it is stopped."""
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            return [list((await session.execute(s)).scalars()) for s in statements]
+    finally:
+        await db.dispose()
 
 
 @asynccontextmanager

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from storage.db import Database
-from storage.models import Pledge
-from storage.pledges import pledge_total
-from tests.crash.process import BotProcess, database_url
+from storage.models import Pledge, PledgeCounter
+from tests.crash.process import BotProcess, database_url, read_all, telegram_env
 from tests.fakes.telegram_api import Call, FakeTelegramApi, keyboard_of
 
 PEOPLE = 20
@@ -86,14 +85,9 @@ async def test_sigkill_at_every_point_of_polling_loses_and_repeats_nothing(
         bot = BotProcess(
             tmp_path,
             url,
-            {
-                "TELEGRAM_BOT_TOKEN": api.token,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "TELEGRAM_BOT_USERNAME": "together_test_bot",
-                # PostgreSQL has no restart recovery (replicas share it): what a dead
-                # run held is taken over when its lease ends. Short here, not slept on.
-                "OUTBOX_LEASE_SECONDS": "8",
-            },
+            # PostgreSQL has no restart recovery (replicas share it): what a dead run
+            # held is taken over when its lease ends. Short here, not slept on.
+            telegram_env(api, TELEGRAM_BOT_USERNAME="together_test_bot", OUTBOX_LEASE_SECONDS="8"),
         )
         people = People(api)
         try:
@@ -199,15 +193,8 @@ async def run_the_crowd(api: FakeTelegramApi, bot: BotProcess, people: People) -
 
 
 async def check_the_database(url: str, people: People) -> None:
-    from sqlalchemy import select
-
-    db = Database(url)
-    try:
-        async with db.transaction() as session:
-            pledges = (await session.execute(select(Pledge))).scalars().all()
-            total = await pledge_total(session, "together")
-    finally:
-        await db.dispose()
+    pledges, counters = await read_all(url, select(Pledge), select(PledgeCounter.count))
+    total = sum(counters)
     assert len(pledges) == PEOPLE
     assert {p.state for p in pledges} == {"confirmed"}
     assert sorted(p.display_name or "" for p in pledges) == sorted(f"Name{u}" for u in people.ids)

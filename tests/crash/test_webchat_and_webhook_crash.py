@@ -23,9 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from storage.db import Database
 from storage.models import Pledge, WebChatMessage
-from tests.crash.process import BotProcess, database_url
+from tests.crash.process import BotProcess, database_url, read_all, telegram_env
 from tests.fakes.telegram_api import Call, FakeTelegramApi, keyboard_of
 
 VISITORS = 12
@@ -153,21 +152,11 @@ async def test_web_chat_visitors_killed_mid_request_resume_with_one_effect(
                 await visitor.client.aclose()
             await bot.stop()
             bot.kill()
-        db = Database(url)
-        try:
-            async with db.transaction() as session:
-                pledges = (await session.execute(select(Pledge))).scalars().all()
-                said = (
-                    (
-                        await session.execute(
-                            select(WebChatMessage).where(WebChatMessage.sender == "user")
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-        finally:
-            await db.dispose()
+        pledges, said = await read_all(
+            url,
+            select(Pledge),
+            select(WebChatMessage).where(WebChatMessage.sender == "user"),  # type: ignore[arg-type]
+        )
     assert bot.kills == len(KILL_AT)
     assert sorted(p.display_name or "" for p in pledges) == sorted(v.name for v in visitors)
     names = [
@@ -188,13 +177,12 @@ async def test_a_webhook_update_whose_answer_never_came_has_one_effect(
         bot = BotProcess(
             tmp_path,
             url,
-            {
-                "TELEGRAM_BOT_TOKEN": api.token,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "TELEGRAM_WEBHOOK_URL": "https://bot.example.org",
-                "TELEGRAM_WEBHOOK_SECRET": "crash-test-webhook-secret",
-                "OUTBOX_LEASE_SECONDS": "3",
-            },
+            telegram_env(
+                api,
+                TELEGRAM_WEBHOOK_URL="https://bot.example.org",
+                TELEGRAM_WEBHOOK_SECRET="crash-test-webhook-secret",
+                OUTBOX_LEASE_SECONDS="3",
+            ),
         )
         try:
             await bot.start()
@@ -237,12 +225,7 @@ async def test_a_webhook_update_whose_answer_never_came_has_one_effect(
         finally:
             await bot.stop()
             bot.kill()
-        db = Database(url)
-        try:
-            async with db.transaction() as session:
-                pledges = (await session.execute(select(Pledge))).scalars().all()
-        finally:
-            await db.dispose()
+        [pledges] = await read_all(url, select(Pledge))
     assert len(pledges) == 1
     counted = [
         c
