@@ -122,21 +122,23 @@ class ReviewService:
     def card_surfaces(self) -> list[tuple[str, str]]:
         """The moderators' chats that get a card for every new item."""
         settings = self.deps.settings
-        surfaces = []
-        if settings.telegram_bot_token and settings.telegram_moderation_chat_id:
-            surfaces.append(("telegram", settings.telegram_moderation_chat_id))
-        if settings.slack_bot_token and settings.slack_moderation_channel:
-            surfaces.append(("slack", settings.slack_moderation_channel))
-        return surfaces
+        return self._surfaces(
+            settings.telegram_moderation_chat_id, settings.slack_moderation_channel
+        )
 
     def safety_surfaces(self) -> list[tuple[str, str]]:
         """The safety team's chats: the only ones that see a safety story's card."""
         settings = self.deps.settings
+        return self._surfaces(settings.telegram_safety_chat_id, settings.slack_safety_channel)
+
+    def _surfaces(self, telegram_chat: str, slack_channel: str) -> list[tuple[str, str]]:
+        """``(platform, chat)`` of the chats given, on the platforms that are running."""
+        settings = self.deps.settings
         surfaces = []
-        if settings.telegram_bot_token and settings.telegram_safety_chat_id:
-            surfaces.append(("telegram", settings.telegram_safety_chat_id))
-        if settings.slack_bot_token and settings.slack_safety_channel:
-            surfaces.append(("slack", settings.slack_safety_channel))
+        if settings.telegram_bot_token and telegram_chat:
+            surfaces.append(("telegram", telegram_chat))
+        if settings.slack_bot_token and slack_channel:
+            surfaces.append(("slack", slack_channel))
         return surfaces
 
     def is_safety_chat(self, platform: str, chat_id: str) -> bool:

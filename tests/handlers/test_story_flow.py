@@ -166,7 +166,7 @@ async def test_story_limits_are_explained_kindly(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="limits")
     await to_the_story_step(chat)
     await chat.send("x" * 60)
-    assert "longer than 50 characters" in chat.text
+    assert "10 characters longer than the limit of 50 characters" in chat.text
     await chat.attach(MediaKind.VIDEO, "long-video", duration=600)
     assert "up to 3 minutes" in chat.text
     await chat.attach(MediaKind.PHOTO, "huge", size=10**9)

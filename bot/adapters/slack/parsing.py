@@ -148,48 +148,32 @@ def _media(file: object) -> MediaRef | None:
     )
 
 
+def _from(person: Person, key: str, kind: InboundKind, **fields: Any) -> Inbound:
+    """An event of ``person``, answered in their DM."""
+    return Inbound(
+        platform=PLATFORM,
+        user_id=person.user_id,
+        chat_id=person.dm_channel,
+        key=key,
+        kind=kind,
+        locale_hint=person.locale_hint,
+        display_name=person.display_name,
+        **fields,
+    )
+
+
 def command_inbound(
     person: Person, key: str, command: str, args: str = "", raw: Mapping[str, Any] | None = None
 ) -> Inbound:
     """A command (``/pledge``, a Home tab button) from ``person``."""
-    return Inbound(
-        platform=PLATFORM,
-        user_id=person.user_id,
-        chat_id=person.dm_channel,
-        key=key,
-        kind=InboundKind.COMMAND,
-        command=command,
-        args=args,
-        locale_hint=person.locale_hint,
-        display_name=person.display_name,
-        raw=raw,
-    )
+    return _from(person, key, InboundKind.COMMAND, command=command, args=args, raw=raw)
 
 
 def form_inbound(person: Person, key: str, answers_json: str) -> Inbound:
     """The story form's answers (a submitted modal), as JSON: never a command."""
-    return Inbound(
-        platform=PLATFORM,
-        user_id=person.user_id,
-        chat_id=person.dm_channel,
-        key=key,
-        kind=InboundKind.FORM,
-        text=answers_json,
-        locale_hint=person.locale_hint,
-        display_name=person.display_name,
-    )
+    return _from(person, key, InboundKind.FORM, text=answers_json)
 
 
 def choice_inbound(person: Person, key: str, choice: str, raw: Mapping[str, Any]) -> Inbound:
     """A pressed button under one of the bot's direct messages."""
-    return Inbound(
-        platform=PLATFORM,
-        user_id=person.user_id,
-        chat_id=person.dm_channel,
-        key=key,
-        kind=InboundKind.CHOICE,
-        choice=normalise_text(choice),
-        locale_hint=person.locale_hint,
-        display_name=person.display_name,
-        raw=raw,
-    )
+    return _from(person, key, InboundKind.CHOICE, choice=normalise_text(choice), raw=raw)
