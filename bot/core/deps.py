@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from moderation.screening import Screener
-
 from bot.config import Settings
 from bot.i18n.translator import Translator
+from moderation.screening import Screener
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.media import MediaStore
