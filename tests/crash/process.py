@@ -57,6 +57,7 @@ class BotProcess:
         self.started_at: list[float] = []  # time.monotonic() of each start
         self.runs = 0
         self.kills = 0
+        self.stop_seconds: float | None = None
         self.log: list[str] = []
 
     @property
@@ -107,12 +108,16 @@ class BotProcess:
             await asyncio.to_thread(self.process.wait, 30)
 
     async def stop(self) -> None:
+        """SIGTERM, as an operator stops it; records how long it took (``stop_seconds``)."""
         if self.process is not None and self.process.poll() is None:
+            began = time.monotonic()
             self.process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.to_thread(self.process.wait, 30)
+                await asyncio.to_thread(self.process.wait, 60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                await asyncio.to_thread(self.process.wait, 30)
+            self.stop_seconds = time.monotonic() - began
 
 
 def telegram_env(api: FakeTelegramApi, **extra: str) -> dict[str, str]:

@@ -95,7 +95,6 @@ async def test_sigkill_at_every_point_of_polling_loses_and_repeats_nothing(
             await run_the_crowd(api, bot, people)
         finally:
             await bot.stop()
-            bot.kill()
         await check_the_database(url, people)
     assert bot.kills == 4 and bot.runs == 5
     lost, repeats = [], []
@@ -113,8 +112,9 @@ async def test_sigkill_at_every_point_of_polling_loses_and_repeats_nothing(
     assert lost == []
     # The only repeat there can be: the platform took a message in the last moments of a
     # run that was then killed, before the bot could record it (one database write); a
-    # later run sends it again, once. Never twice within a run, never a third time.
-    assert all(len(runs) == 2 and runs[1] > runs[0] for runs in repeats), repeats
+    # later run sends it again. Each copy in a later run than the one before (a second
+    # kill in the same window makes a third copy), never two copies in one run.
+    assert all(runs == sorted(set(runs)) for runs in repeats), repeats
     assert len(repeats) <= 2 * bot.kills
 
 

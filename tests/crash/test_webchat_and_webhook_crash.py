@@ -151,7 +151,6 @@ async def test_web_chat_visitors_killed_mid_request_resume_with_one_effect(
             for visitor in visitors:
                 await visitor.client.aclose()
             await bot.stop()
-            bot.kill()
         pledges, said = await read_all(
             url,
             select(Pledge),
@@ -224,7 +223,6 @@ async def test_a_webhook_update_whose_answer_never_came_has_one_effect(
                 )
         finally:
             await bot.stop()
-            bot.kill()
         [pledges] = await read_all(url, select(Pledge))
     assert len(pledges) == 1
     counted = [
