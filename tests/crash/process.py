@@ -57,6 +57,7 @@ class BotProcess:
         self.started_at: list[float] = []  # time.monotonic() of each start
         self.runs = 0
         self.kills = 0
+        self.killed_run = 0
         self.stop_seconds: float | None = None
         self.log: list[str] = []
 
@@ -97,10 +98,13 @@ class BotProcess:
         return sum(1 for start in self.started_at if start <= moment) - 1
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup, no flush, nothing polite. Safe to call from a callback."""
+        """SIGKILL: no cleanup, no flush, nothing polite. Safe to call from a callback;
+        counted once per run (the dying process's last requests may ask again)."""
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
-            self.kills += 1
+            if self.killed_run != self.runs:
+                self.killed_run = self.runs
+                self.kills += 1
 
     async def dead(self) -> None:
         """Wait until the killed process has exited."""

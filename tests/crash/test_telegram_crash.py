@@ -107,7 +107,7 @@ async def test_sigkill_at_every_point_of_polling_loses_and_repeats_nothing(
                 repeats.append([bot.run_at(c.at) for c in copies])
     print(
         f"crash test ({kind}): {PEOPLE} people, {5 * PEOPLE} replies, {bot.kills} SIGKILLs: "
-        f"{len(lost)} lost, {len(repeats)} repeated"
+        f"{len(lost)} lost, {len(repeats)} repeated; stopped by SIGTERM in {bot.stop_seconds:.1f} s"
     )
     assert lost == []
     # The only repeat there can be: the platform took a message in the last moments of a
