@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.adapters.slack import SlackAdapter, build_slack  # slack (issue [4])
+from bot.adapters.slack import SlackAdapter, build_slack
 from bot.adapters.slack.media import SlackFetcher
 from bot.adapters.slack.parsing import PLATFORM as SLACK
 from bot.adapters.telegram import TelegramAdapter
@@ -46,9 +46,9 @@ from bot.review.delivery import FeedPublisher, ReviewDelivery
 from bot.review.service import ReviewService
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
-from bot.web.dashboard import Dashboard  # moderation dashboard (issue [3])
+from bot.web.dashboard import Dashboard
 from bot.web.export import ExportPages
-from bot.web.wall import StoryWall  # public story wall and feeds (issue [3])
+from bot.web.wall import StoryWall
 from moderation.screening import Screener
 from storage import outbox
 from storage.db import Database
@@ -85,9 +85,9 @@ class Bot:
     scheduler: Scheduler
     review: ReviewService
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    telegram: TelegramAdapter | None = None  # telegram (issue [2]): None without a token
-    slack: SlackAdapter | None = None  # slack (issue [4]): None without a token
-    dashboard: Dashboard | None = None  # moderation dashboard (issue [3])
+    telegram: TelegramAdapter | None = None  # telegram: None without a token
+    slack: SlackAdapter | None = None  # slack: None without a token
+    dashboard: Dashboard | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -102,16 +102,16 @@ class Bot:
                 log.info("outbox rows recovered after a restart", extra={"count": recovered})
         self.tasks.append(asyncio.create_task(self.dispatcher.run_forever(), name="outbox"))
         self.scheduler.start()
-        # -- platform adapters started here (Telegram: issue [2]; Slack: issue [4]) --
+        # -- platform adapters started here (Telegram, Slack) --
         if self.telegram is not None:
             await self.telegram.start()
-        if self.slack is not None:  # slack (issue [4])
+        if self.slack is not None:
             await self.slack.start()
 
     async def stop(self) -> None:
         if self.telegram is not None:  # first: its updates in hand still need the database
             await self.telegram.stop()
-        if self.slack is not None:  # slack (issue [4]): likewise
+        if self.slack is not None:  # slack: likewise
             await self.slack.stop()
         self.scheduler.shutdown()
         self.dispatcher.stop()  # ends after the round in hand; cancelled only if stuck
@@ -140,7 +140,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         screener=Screener(),
         media_dir=settings.media_dir,
     )
-    # Media re-encoded on arrival (issue [6]): every platform's files go to the store.
+    # Media re-encoded on arrival: every platform's files go to the store.
     intake = MediaIntake(deps.media, deps.hasher, max_bytes=settings.media_max_bytes)
     core = BotCore(deps, build_router(), media=intake)
     webchat = WebChat(core, session_secret=secrets.session)
@@ -155,19 +155,19 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     scheduler = Scheduler(deps)
-    telegram = build_telegram(settings, core, translator)  # telegram (issue [2])
+    telegram = build_telegram(settings, core, translator)
     if telegram is not None:
         dispatcher.add_sender(telegram.sender)
-        # The moderators' group (issue [3]): card buttons and /queue via the facade.
+        # The moderators' group: card buttons and /queue via the facade.
         telegram.group_handler = TelegramModerationGroup(
             deps, review, telegram.bot, telegram.sender
         )
-    # -- slack (issue [4]): DMs, commands, Home tab, modals, the moderators' channel --
+    # -- slack: DMs, commands, Home tab, modals, the moderators' channel --
     slack = build_slack(deps, core, review)
     if slack is not None:
         dispatcher.add_sender(slack.sender)
     connect_media(intake, deps, telegram=telegram, slack=slack)
-    # -- moderation dashboard (issue [3]) --
+    # -- moderation dashboard --
     dashboard = Dashboard(deps, review, session_secret=secrets.session)
     return Bot(
         settings,
@@ -231,11 +231,11 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz)]
     if bot.settings.web_chat_enabled:
         routes += bot.webchat.routes()
-    if bot.telegram is not None:  # telegram (issue [2]): the webhook, in webhook mode
+    if bot.telegram is not None:  # telegram: the webhook, in webhook mode
         routes += bot.telegram.routes()
-    if bot.slack is not None:  # slack (issue [4]): /slack/events, in HTTP mode
+    if bot.slack is not None:  # slack: /slack/events, in HTTP mode
         routes += bot.slack.routes()
-    # -- moderation dashboard and public story wall (issue [3]) --
+    # -- moderation dashboard and public story wall --
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()
     routes += StoryWall(bot.deps).routes()

@@ -48,7 +48,7 @@ def db_upgrade(settings: Settings) -> None:
     print(f"database at revision {asyncio.run(go())}")
 
 
-# -- moderators (issue [3]) -------------------------------------------------------------------
+# -- moderators -------------------------------------------------------------------
 async def add_moderator(db: Database, moderator_id: str, role: str, accounts: list[str]) -> None:
     """Add a moderator to the ``moderator`` table, or change their role and accounts."""
     from moderation.actors import Moderator
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade"], help="apply all migrations")
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["check"], help="check every catalog is complete")
-    _moderators_parser(sub)  # moderators (issue [3])
+    _moderators_parser(sub)
     args = parser.parse_args(argv)
     # Every file this process creates (database, WAL, media, secrets) is its own alone.
     os.umask(PRIVATE_UMASK)

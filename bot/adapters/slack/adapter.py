@@ -226,7 +226,7 @@ class SlackAdapter:
 
     async def _endpoint(self, request: Request) -> Response:
         # Nothing is parsed before the signature is checked on the raw body, read up to
-        # MAX_BODY as it arrives (issue [9]): 413, 401 or 400 before Bolt sees anything.
+        # MAX_BODY as it arrives: 413, 401 or 400 before Bolt sees anything.
         secret = self.settings.slack_signing_secret
         assert secret is not None  # HTTP mode requires it (see __init__)
         checked = await gate(request, secret.get_secret_value(), max_body=MAX_BODY)

@@ -65,7 +65,7 @@ class Core(Protocol):
 
 
 async def ignore_group_update(update: Update) -> None:
-    """The default moderation surface: none (issue [3] provides one)."""
+    """The default moderation surface: none until one is wired in."""
     del update
 
 

@@ -57,7 +57,7 @@ class TelegramModerationGroup:
         chat_id = str(query.message.chat.id) if query.message is not None else ""
         # Who may do this is settled before anything is said or posted: a person who is
         # not a moderator (or lacks the role) hears it alone, on the button, and nothing
-        # reaches the group (issue [6]: Reject by a stranger posted the reason question).
+        # reaches the group (Reject by a stranger posted the reason question).
         checked = await self.review.authorize(
             PLATFORM,
             str(query.from_user.id),
