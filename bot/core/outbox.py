@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -26,6 +25,7 @@ from bot.core.delivery import (
     Unreachable,
 )
 from bot.core.events import Outgoing
+from bot.core.replies import is_reply
 from storage import outbox
 from storage.db import Database
 from storage.models import Participant
@@ -43,12 +43,6 @@ IDLE_WAIT = 30.0
 PACE_SLACK = 0.25
 # Chats delivered to at once by one dispatcher.
 CONCURRENT_CHATS = 16
-REPLY_PREFIX = "reply:"
-
-
-def is_reply(payload: Mapping[str, Any]) -> bool:
-    """A direct reply's row (its text is dropped once delivered)."""
-    return bool(payload.get("reply"))
 
 
 async def render_message(due: outbox.DueMessage) -> Outgoing | None:

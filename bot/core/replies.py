@@ -18,9 +18,10 @@ The path of a reply on a platform that pushes messages (Telegram, Slack):
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # The first retry of a reply the platform could not take right now.
 RETRY_DELAY = 1.0
+# Marks a reply's outbox row (beside the ready ``message`` the default renderer sends).
+REPLY_MARK = "reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,11 @@ class Handled:
     inbound: Inbound
     replies: tuple[Outgoing, ...]
     rows: tuple[int, ...] = ()
+
+
+def is_reply(payload: Mapping[str, Any]) -> bool:
+    """A direct reply's row (its text is dropped once delivered, whoever sends it)."""
+    return bool(payload.get(REPLY_MARK))
 
 
 def reply_key(inbound: Inbound, index: int) -> str:
@@ -68,7 +76,7 @@ async def keep(
             platform=inbound.platform,
             chat_id=inbound.chat_id,
             participant_id=participant_id,
-            payload={"message": reply.to_json(), "reply": True},
+            payload={"message": reply.to_json(), REPLY_MARK: True},
             leased_for=lease,
         )
         # The event's key was recorded in this same transaction, so its replies
