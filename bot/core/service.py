@@ -13,9 +13,9 @@ Every adapter hands its events to the core in these steps, in this order:
 3. ``deliver(handled, sender)``: the replies go out in order at once, each row marked
    sent; what cannot go now (429, 5xx) or what a crash left is sent by the outbox.
 
-``converse`` is steps 1 and 3 for adapters whose acknowledgement comes after both (a
-webhook's answer). The web chat uses ``handle`` with a recorder instead: its replies
-are the HTTP answer, and the transcript is stored in the same transaction.
+An adapter whose acknowledgement is its answer (a webhook) runs steps 1 and 3 before
+answering. The web chat uses ``handle`` with a recorder instead: its replies are the
+HTTP answer, and the transcript is stored in the same transaction.
 """
 
 from __future__ import annotations
@@ -83,10 +83,6 @@ class BotCore:
 
         if not await durable.deliver(self.deps.db, sender, handled, on_unreachable=unreachable):
             self.deps.outbox_wakeup.set()
-
-    async def converse(self, inbound: Inbound, sender: Sender) -> None:
-        """``accept`` then ``deliver``."""
-        await self.deliver(await self.accept(inbound), sender)
 
     async def _handle(self, inbound: Inbound, record: Recorder | None, *, keep: bool) -> Handled:
         if self.media is not None:  # files downloaded and cleaned before any transaction
