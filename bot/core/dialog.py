@@ -179,11 +179,7 @@ class DialogEngine:
         nav = inbound.choice if inbound.kind is InboundKind.CHOICE else None
         if inbound.kind is InboundKind.COMMAND and inbound.command in NAV_COMMANDS:
             nav = NAV_COMMANDS[inbound.command]
-        if (
-            inbound.kind is InboundKind.CHOICE
-            and turn.choice_token is not None
-            and turn.choice_token != turn.draft.get(OFFERED_AT)
-        ):
+        if inbound.kind is InboundKind.CHOICE and _stale(turn, nav):
             turn.say(_("That button belongs to an earlier question. Here is the current one."))
             self.ask(turn)
             return
@@ -203,10 +199,6 @@ class DialogEngine:
             else:
                 turn.say(_("This question can't be skipped, sorry."))
                 self.ask(turn)
-            return
-        if inbound.kind is InboundKind.CHOICE and inbound.choice not in turn.draft.get(OFFERED, []):
-            turn.say(_("That button belongs to an earlier question. Here is the current one."))
-            self.ask(turn)
             return
         if inbound.kind is InboundKind.UNSUPPORTED:
             turn.say(_("Sorry, I can't use this kind of message here."))
@@ -267,6 +259,15 @@ class DialogEngine:
             flow.on_cancel(turn)
         else:
             turn.say(_("Cancelled. Nothing was saved."))
+
+
+def _stale(turn: Turn, choice: str | None) -> bool:
+    """A button shown with an earlier question: it carries another version, or (an old
+    one without a version) it is not among the buttons on offer. Back, skip and cancel
+    without a version always mean the current question."""
+    if turn.choice_token is not None and turn.choice_token != turn.draft.get(OFFERED_AT):
+        return True
+    return choice not in NAV_COMMANDS.values() and choice not in turn.draft.get(OFFERED, [])
 
 
 def remember_offered(turn: Turn, token: int) -> None:
