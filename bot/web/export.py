@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import tempfile
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -39,14 +34,14 @@ from bot.core.deps import Deps
 from bot.i18n import N_, _
 from bot.i18n.formatting import format_day
 from bot.i18n.translator import is_rtl
-from bot.web.sign_in import token_hash
-from moderation.transitions import as_utc
-from storage.db import Database
 from storage.export import PersonalData, collect
-from storage.models import ExportLink, Participant, utcnow
+from storage.export_links import EXPORT_PATH, known_link, live_link, spend_export_link
 
-EXPORT_PATH = "/export"
-EXPORT_TTL = timedelta(hours=24)
+# Until bot.handlers.privacy imports these from storage.export_links itself.
+from storage.export_links import forget_export_links as forget_export_links
+from storage.export_links import issue_export_link as issue_export_link
+from storage.models import Participant, utcnow
+
 TOKEN_MAX = 100  # tokens are 43 characters; anything much longer is not one of ours
 CHUNK = 64 * 1024
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -70,90 +65,6 @@ UI: dict[str, str] = {
         "the chat and choose “Send me a copy of my data”."
     ),
 }
-
-
-# -- links --------------------------------------------------------------------------------------
-async def issue_export_link(
-    session: AsyncSession,
-    deps: Deps,
-    participant_id: int,
-    locale: str,
-    *,
-    now: datetime | None = None,
-) -> tuple[str, datetime]:
-    """A new one-time download link for a person, in the caller's transaction.
-
-    The person's earlier links stop working (only the newest one does); links of anyone
-    that expired a day ago are purged.
-
-    Returns:
-        The link and when it expires.
-    """
-    now = now or utcnow()
-    await session.execute(
-        delete(ExportLink).where(
-            or_(
-                col(ExportLink.participant_id) == participant_id,
-                col(ExportLink.expires_at) < now - timedelta(days=1),
-            )
-        )
-    )
-    token = secrets.token_urlsafe(32)
-    expires_at = now + EXPORT_TTL
-    session.add(
-        ExportLink(
-            token_hash=token_hash(token),
-            participant_id=participant_id,
-            locale=locale,
-            expires_at=expires_at,
-            created_at=now,
-        )
-    )
-    return f"{deps.settings.resolved_public_url}{EXPORT_PATH}/{token}", expires_at
-
-
-async def forget_export_links(session: AsyncSession, participant_id: int) -> None:
-    """End every link of a person (their erasure)."""
-    await session.execute(
-        delete(ExportLink).where(col(ExportLink.participant_id) == participant_id)
-    )
-
-
-async def live_link(db: Database, token: str, *, now: datetime | None = None) -> ExportLink | None:
-    """The link of ``token`` while it can be used (it is not spent here)."""
-    now = now or utcnow()
-    async with db.transaction() as session:
-        link = await session.get(ExportLink, token_hash(token))
-    if link is None or link.used_at is not None:
-        return None
-    expires_at = as_utc(link.expires_at)
-    return link if expires_at is not None and expires_at > now else None
-
-
-async def spend_export_link(
-    db: Database, token: str, *, now: datetime | None = None
-) -> ExportLink | None:
-    """Spend a link: its row, or None when it is unknown, expired or already used.
-    Of two concurrent uses, exactly one succeeds."""
-    now = now or utcnow()
-    async with db.transaction() as session:
-        spent = await session.execute(
-            update(ExportLink)
-            .where(
-                col(ExportLink.token_hash) == token_hash(token),
-                col(ExportLink.used_at).is_(None),
-                col(ExportLink.expires_at) > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return (
-            await session.execute(
-                select(ExportLink).where(col(ExportLink.token_hash) == token_hash(token))
-            )
-        ).scalar_one()
 
 
 # -- the archive --------------------------------------------------------------------------------
@@ -256,10 +167,7 @@ class ExportPages:
 
     async def _gone(self, request: Request, token: str) -> Response:
         """Unknown (404), or known but expired or used (410): the same kind words."""
-        known = None
-        if token:
-            async with self.deps.db.transaction() as session:
-                known = await session.get(ExportLink, token_hash(token))
+        known = await known_link(self.deps.db, token) if token else None
         if known is not None:
             return self._render(request, known.locale, {"token": False}, status=410)
         locale = self.deps.translator.negotiate(request.headers.get("accept-language"))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.adapters.memory import MemoryChat
 from bot.app import Bot
-from bot.web.export import EXPORT_TTL, issue_export_link, live_link, spend_export_link
+from storage.export_links import EXPORT_TTL, issue_export_link, live_link, spend_export_link
 from storage.models import ExportLink, Participant, utcnow
 from tests.handlers.test_story_flow import tell_story
 
