@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.i18n.translator import Translator
-from moderation.screening import Screener
+from moderation.screening_api import Screening
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.media import MediaStore
@@ -21,7 +21,7 @@ class Deps:
     db: Database
     translator: Translator
     hasher: IdentityHasher
-    screener: Screener
+    screener: Screening
     media_dir: Path
     # Set when outbox rows are added, so the dispatcher wakes at once instead of polling.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
