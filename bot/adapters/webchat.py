@@ -21,9 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -39,6 +37,16 @@ from bot.i18n.translator import is_rtl
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
 from storage.models import Participant, WebChatMessage
+from storage.participants import find_participant
+from storage.transcripts import (
+    BOT,
+    USER,
+    add_messages,
+    append_message,
+    has_transcript,
+    latest_bot_messages,
+    messages_from,
+)
 
 log = logging.getLogger(__name__)
 
@@ -223,14 +231,7 @@ class WebChat:
             return await self._participant(session, token) is not None
 
     async def _participant(self, session: AsyncSession, token: str) -> Participant | None:
-        return (
-            await session.execute(
-                select(Participant).where(
-                    col(Participant.platform) == PLATFORM,
-                    col(Participant.external_id) == _external_id(token),
-                )
-            )
-        ).scalar_one_or_none()
+        return await find_participant(session, PLATFORM, _external_id(token))
 
     async def _locale(self, token: str, hint: str | None) -> str:
         async with self.deps.db.transaction() as session:
@@ -430,17 +431,13 @@ class WebChat:
             assert participant.id is not None
             # "Erase everything" deletes the transcript inside this turn: the page must
             # start over (the ids that follow may even be below those it has seen).
-            cleared = not await self._has_transcript(session, participant.id)
+            cleared = not await has_transcript(session, participant.id)
             payload = _user_payload(inbound)
             if inbound.choice:
                 # Empty when the button's message is gone (erased with the transcript).
                 payload["text"] = await self._choice_label(session, participant.id, inbound.choice)
             if payload["text"] or payload["media"]:  # never an empty bubble
-                first = WebChatMessage(
-                    participant_id=participant.id, sender="user", payload=payload
-                )
-                session.add(first)
-                await session.flush()
+                (first,) = await add_messages(session, participant.id, USER, [payload])
                 marker["first"] = first.id or 0
             stored = await self._store(session, participant.id, replies)
             if "first" not in marker and stored:
@@ -458,28 +455,9 @@ class WebChat:
         messages, _locale, reset = await self._messages(token, since)
         return JSONResponse({"messages": messages, "reset": reset})
 
-    async def _has_transcript(self, session: AsyncSession, participant_id: int) -> bool:
-        found = await session.execute(
-            select(col(WebChatMessage.id))
-            .where(col(WebChatMessage.participant_id) == participant_id)
-            .limit(1)
-        )
-        return found.first() is not None
-
     async def _choice_label(self, session: AsyncSession, participant_id: int, choice: str) -> str:
         """The label of the pressed button, so the transcript shows what was chosen."""
-        recent = (
-            await session.execute(
-                select(WebChatMessage)
-                .where(
-                    col(WebChatMessage.participant_id) == participant_id,
-                    col(WebChatMessage.sender) == "bot",
-                )
-                .order_by(col(WebChatMessage.id).desc())
-                .limit(10)
-            )
-        ).scalars()
-        for row in recent:
+        for row in await latest_bot_messages(session, participant_id, 10):
             for offered in row.payload.get("choices", []):
                 if offered.get("id") == choice:
                     return str(offered.get("label", ""))
@@ -496,13 +474,9 @@ class WebChat:
     ) -> list[WebChatMessage]:
         """Add replies to the transcript, in the turn's transaction (waiters are woken
         after it commits, or they would read before the rows are visible)."""
-        rows = [
-            WebChatMessage(participant_id=participant_id, sender="bot", payload=reply.to_json())
-            for reply in replies
-        ]
-        session.add_all(rows)
-        await session.flush()
-        return rows
+        return await add_messages(
+            session, participant_id, BOT, [reply.to_json() for reply in replies]
+        )
 
     def _notify(self, external_id: str) -> None:
         for event in self._waiters.get(external_id, ()):
@@ -536,38 +510,15 @@ class WebChat:
     async def _rows(
         self, session: AsyncSession, participant_id: int | None, since: int
     ) -> list[WebChatMessage]:
-        found = await session.execute(
-            select(WebChatMessage)
-            .where(
-                col(WebChatMessage.participant_id) == participant_id,
-                col(WebChatMessage.id) >= since,
-            )
-            .order_by(col(WebChatMessage.id))
-            .limit(500 + (1 if since else 0))
-        )
-        return list(found.scalars().all())
+        return await messages_from(session, participant_id, since, 500 + (1 if since else 0))
 
     # -- Sender: notifications that are not direct replies ----------------------------------
     async def send(self, chat_id: str, message: Outgoing) -> str | None:
-        async with self.deps.db.transaction() as session:
-            participant = (
-                await session.execute(
-                    select(Participant).where(
-                        col(Participant.platform) == PLATFORM,
-                        col(Participant.external_id) == chat_id,
-                    )
-                )
-            ).scalar_one_or_none()
-            if participant is None or participant.id is None:
-                return None
-            row = WebChatMessage(
-                participant_id=participant.id, sender="bot", payload=message.to_json()
-            )
-            session.add(row)
-            await session.flush()
-            message_id = str(row.id)
+        message_id = await append_message(self.deps.db, PLATFORM, chat_id, message.to_json())
+        if message_id is None:
+            return None
         self._notify(chat_id)  # after the commit, so the poll can read the row
-        return message_id
+        return str(message_id)
 
 
 def _text_inbound(base: dict[str, Any], text: str) -> Inbound:
