@@ -69,8 +69,8 @@ class SlackFetcher:
         timeout = aiohttp.ClientTimeout(total=self._timeout)
         try:
             async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.get(url, headers=headers, allow_redirects=False) as response,
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.get(url, headers=headers, allow_redirects=False) as response,
             ):
                 if response.status != 200:
                     raise FetchFailed(f"HTTP {response.status}")

@@ -17,14 +17,12 @@ from typing import Any, TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlmodel import col
 
 from bot.adapters.normalise import normalise_optional
 from bot.adapters.slack.parsing import PLATFORM, Person
 from bot.i18n.translator import Translator
 from storage.db import Database
-from storage.models import Participant
+from storage.participants import chosen_locale
 
 log = logging.getLogger(__name__)
 PROFILE_TTL = 3600.0
@@ -88,17 +86,9 @@ class People:
 
     async def locale(self, user_id: str) -> str:
         """The person's language: their own choice, else their Slack locale, else the default."""
-        async with self.db.transaction() as session:
-            chosen = (
-                await session.execute(
-                    select(col(Participant.locale)).where(
-                        col(Participant.platform) == PLATFORM,
-                        col(Participant.external_id) == user_id,
-                    )
-                )
-            ).scalar_one_or_none()
+        chosen = await chosen_locale(self.db, PLATFORM, user_id)
         if chosen:
-            return str(chosen)
+            return chosen
         return self.translator.negotiate((await self._profile(user_id)).locale)
 
     def cached_locale(self, user_id: str) -> str:
