@@ -16,7 +16,8 @@ from sqlmodel import col
 
 from storage.db import Database
 from storage.models import ExportLink, utcnow
-from storage.tokens import aware, new_token, token_hash
+from storage.times import aware
+from storage.tokens import new_token, token_hash
 
 EXPORT_PATH = "/export"
 EXPORT_TTL = timedelta(hours=24)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
 
 
 def new_token() -> str:
@@ -19,8 +18,3 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """What is stored of ``token``: its SHA-256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes; make a stored time aware."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

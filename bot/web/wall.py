@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from email.utils import format_datetime as rfc822
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,8 +32,7 @@ from bot.i18n.formatting import format_day
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
 from bot.web.untrusted import bounded_int, path_id
-from moderation.transitions import as_utc
-from storage.models import ModerationEvent, ModerationItem, Story, StoryRevision, StoryState
+from storage.published import PublishedStory, published_stories
 
 PAGE_SIZE = 20
 FEED_SIZE = 50
@@ -68,51 +62,6 @@ UI: dict[str, str] = {
 def ui_strings() -> dict[str, str]:
     """The wall's words in the current locale."""
     return {key: _(text) for key, text in UI.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedStory:
-    """A published story, with the text of its published revision."""
-
-    story: Story
-    text: str
-    published_at: datetime
-
-    @property
-    def story_id(self) -> int:
-        return self.story.id or 0
-
-
-async def published_stories(
-    session: AsyncSession, *, limit: int, offset: int = 0, story_id: int | None = None
-) -> list[PublishedStory]:
-    """Published stories, newest publication first."""
-    published_at = (
-        select(
-            col(ModerationEvent.item_id).label("item_id"),
-            func.max(col(ModerationEvent.created_at)).label("at"),
-        )
-        .where(col(ModerationEvent.to_state) == StoryState.PUBLISHED.value)
-        .group_by(col(ModerationEvent.item_id))
-        .subquery()
-    )
-    stmt = (
-        select(Story, col(StoryRevision.text), published_at.c.at)
-        .join(ModerationItem, col(ModerationItem.story_id) == col(Story.id))
-        .join(StoryRevision, col(StoryRevision.id) == col(ModerationItem.revision_id))
-        .join(published_at, published_at.c.item_id == col(ModerationItem.id))
-        .where(
-            col(ModerationItem.state) == StoryState.PUBLISHED.value,
-            col(Story.state) == StoryState.PUBLISHED.value,
-        )
-        .order_by(published_at.c.at.desc(), col(Story.id).desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    if story_id is not None:
-        stmt = stmt.where(col(Story.id) == story_id)
-    rows = (await session.execute(stmt)).all()
-    return [PublishedStory(story, text, as_utc(at) or at) for story, text, at in rows]
 
 
 class StoryWall:
