@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import func, select
-from sqlmodel import col
 
 from bot.config import Settings
 from bot.core.dialog import (
@@ -34,8 +30,8 @@ from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate, search_countries
 from bot.review.service import ReviewService
 from moderation.errors import NotAllowed
-from moderation.intake import receive_story
-from storage.models import CreditMode, Story, StoryMedia, StoryRevision, utcnow
+from moderation.intake import StoryFields, revise_story, submit_story
+from storage.models import CreditMode, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -495,54 +491,28 @@ async def submit(turn: Turn, draft: Mapping[str, Any] | None = None) -> None:
         draft: the story's fields; the conversation's draft when omitted (a form passes
             its own, so a story being told in the chat meanwhile stays as it is).
     """
-    d, deps, session = turn.draft if draft is None else draft, turn.deps, turn.session
-    text = story_text(d)
-    story = Story(
+    d, deps = turn.draft if draft is None else draft, turn.deps
+    submitted = await submit_story(
+        turn.session,
         participant_id=turn.participant_id,
         locale=turn.locale,
-        credit_mode=str(d.get("credit_mode", CreditMode.ANONYMOUS.value)),
-        credit_name=d.get("credit_name"),
-        origin_country=d.get("origin"),
-        current_country=d.get("residence"),
-        community_message=d.get("community_message"),
-        is_adult=bool(d.get("is_adult", True)),
-        consent_version=str(d.get("consent_version", deps.settings.consent_version)),
+        fields=StoryFields(
+            credit_mode=str(d.get("credit_mode", CreditMode.ANONYMOUS.value)),
+            credit_name=d.get("credit_name"),
+            origin_country=d.get("origin"),
+            current_country=d.get("residence"),
+            community_message=d.get("community_message"),
+            is_adult=bool(d.get("is_adult", True)),
+            consent_version=str(d.get("consent_version", deps.settings.consent_version)),
+        ),
+        text=story_text(d),
+        media=[MediaRef.from_json(item) for item in d.get("media") or []],
+        platform=turn.inbound.platform,
+        screener=deps.screener,
     )
-    session.add(story)
-    await session.flush()
-    assert story.id is not None
-    revision = StoryRevision(
-        story_id=story.id,
-        number=1,
-        text=text,
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        author="storyteller",
-    )
-    session.add(revision)
-    for position, item in enumerate(d.get("media") or []):
-        ref = MediaRef.from_json(item)
-        session.add(
-            StoryMedia(
-                story_id=story.id,
-                position=position,
-                kind=ref.kind.value,
-                platform=turn.inbound.platform,
-                ref=ref.ref,
-                mime=ref.mime,
-                size=ref.size,
-                duration=ref.duration,
-            )
-        )
-    await session.flush()
-    screening = await deps.screener.screen(
-        text + "\n" + str(d.get("community_message") or ""),
-        locale=turn.locale,
-        is_adult=story.is_adult,
-        region_hint=d.get("residence"),
-    )
-    item = await receive_story(session, story=story, revision=revision, screening=screening)
+    story, item, screening = submitted.story, submitted.item, submitted.screening
     assert item.id is not None
-    await ReviewService(deps).announce(session, item.id)
+    await ReviewService(deps).announce(turn.session, item.id)
     turn.after_commit.append(_wake_outbox(turn))
     log.info("story submitted", extra={"story_id": story.id, "state": item.state})
     turn.say(
@@ -785,43 +755,24 @@ def revise_preview(turn: Turn) -> Prompt:
 async def revise_accept(turn: Turn) -> Result:
     if _choice(turn) != "submit":
         return Invalid(_("Please choose one of the buttons."))
-    story = await turn.session.get(Story, int(turn.draft.get("story_id") or 0))
-    if story is None or story.id is None or story.participant_id != turn.participant_id:
-        turn.say(_("That story can't be changed any more."))
-        return Finish()
-    length = len(story_text(turn.draft))
-    if length > turn.deps.settings.story_max_chars:
-        # Back to writing, with everything sent so far kept.
-        turn.say(story_too_long(length, turn.deps.settings, turn.locale))
-        return Next(goto="story")
-    last = (
-        await turn.session.execute(
-            select(func.max(col(StoryRevision.number))).where(
-                col(StoryRevision.story_id) == story.id
-            )
-        )
-    ).scalar_one()
     text = story_text(turn.draft)
-    revision = StoryRevision(
-        story_id=story.id,
-        number=int(last or 0) + 1,
-        text=text,
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        author="storyteller",
-    )
-    turn.session.add(revision)
-    await turn.session.flush()
-    screening = await turn.deps.screener.screen(
-        text + "\n" + str(story.community_message or ""),
-        locale=story.locale,
-        is_adult=story.is_adult,
-        region_hint=story.current_country,
-    )
+    if len(text) > turn.deps.settings.story_max_chars:
+        # Back to writing, with everything sent so far kept.
+        turn.say(story_too_long(len(text), turn.deps.settings, turn.locale))
+        return Next(goto="story")
     try:
-        await receive_story(turn.session, story=story, revision=revision, screening=screening)
+        revised = await revise_story(
+            turn.session,
+            story_id=int(turn.draft.get("story_id") or 0),
+            participant_id=turn.participant_id,
+            text=text,
+            screener=turn.deps.screener,
+        )
     except NotAllowed:
         turn.say(_("That story can't be changed any more."))
         return Finish()
+    story, screening = revised.story, revised.screening
+    assert story.id is not None
     await ReviewService(turn.deps).story_changed(turn.session, story.id)
     turn.after_commit.append(_wake_outbox(turn))
     turn.say(_("Thank you! Your new version is with our team."))
