@@ -103,7 +103,7 @@ async def list_moderators(
 
 def moderators(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_bot
-    from bot.web.sign_in import UnknownModeratorError, create_login_link
+    from bot.review.login_links import UnknownModeratorError, create_login_link
     from storage.migrate import upgrade
 
     async def go() -> int:

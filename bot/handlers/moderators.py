@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.i18n import _
+from bot.review.login_links import UnknownModeratorError, issue_login_link
 from bot.review.roster import load_roster
-from bot.web.sign_in import UnknownModeratorError, issue_login_link
 from moderation.errors import NotAllowed
 
 

@@ -1,8 +1,8 @@
 """The moderation dashboard at ``/moderation``: the queue, one item, and its forms.
 
-Moderators sign in with a one-time link (:mod:`bot.web.sign_in`). Opening the link shows
-a "sign in" button, and only that POST spends the link: link previews in chat apps fetch
-URLs with GET and must not burn it. Signing in starts a session in an HttpOnly,
+Moderators sign in with a one-time link (:mod:`bot.review.login_links`). Opening the link
+shows a "sign in" button, and only that POST spends the link: link previews in chat apps
+fetch URLs with GET and must not burn it. Signing in starts a session in an HttpOnly,
 SameSite=Strict cookie; every POST carries a CSRF token (an HMAC of the session token)
 and must be same-origin.
 
@@ -41,14 +41,7 @@ from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, reason_labels
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
-from bot.web.sign_in import (
-    SESSION_TTL,
-    csrf_token,
-    login_holder,
-    session_moderator,
-    sign_in,
-    sign_out,
-)
+from bot.web.sign_in import csrf_token, session_moderator
 from bot.web.untrusted import ID_MAX, path_id, read_body, replayed
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
@@ -59,6 +52,7 @@ from moderation.reasons import ReasonCode
 from moderation.states import SAFETY_ROLES, Role, may
 from moderation.transitions import as_utc
 from moderation.visibility import may_read, safety_only_clause
+from storage.dashboard_tokens import SESSION_TTL, login_holder, sign_in, sign_out
 from storage.models import (
     ModerationEvent,
     ModerationItem,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
 from bot.app import Bot
-from bot.web.sign_in import LOGIN_PATH, login_holder
+from bot.review.login_links import LOGIN_PATH
+from storage.dashboard_tokens import login_holder
 from storage.models import ModeratorRecord
 
 

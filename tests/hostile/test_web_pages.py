@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.app import Bot, create_app
-from bot.web.sign_in import create_login_link
+from bot.review.login_links import create_login_link
 from storage.models import StoryState
 from tests.hostile.corpus import (
     SEED,

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.adapters.memory import MemoryChat
 from bot.app import Bot
 from bot.cli import add_moderator
+from bot.review.login_links import create_login_link
 from bot.review.service import ActionRequest, ReviewAction
-from bot.web.sign_in import create_login_link
 from moderation.actors import Moderator
 from moderation.states import Role
 from storage.models import ModerationItem

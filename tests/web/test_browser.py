@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from bot.app import Bot
 from bot.cli import add_moderator
-from bot.web.sign_in import create_login_link
+from bot.review.login_links import create_login_link
 from storage.models import ModerationItem, Story, StoryState
 from tests.web.helpers import deliver, item_row, publish, tell
 

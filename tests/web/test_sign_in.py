@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bot.app import Bot
 from bot.cli import add_moderator, remove_moderator
-from bot.web.sign_in import UnknownModeratorError, create_login_link
+from bot.review.login_links import UnknownModeratorError, create_login_link
 from storage.models import DashboardToken, ModerationItem, StoryState, utcnow
 from tests.web.helpers import Dashboard, field, item_row, tell
 
