@@ -25,9 +25,6 @@ from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -40,6 +37,7 @@ from bot.i18n import N_, _, ngettext
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, reason_labels
+from bot.review.queue import QueueEntry, queue_languages, queue_page, timeline
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
 from bot.web.sign_in import csrf_token, session_moderator
 from bot.web.untrusted import ID_MAX, path_id, read_body, replayed
@@ -51,22 +49,14 @@ from moderation.intake import PRIORITY_SAFETY
 from moderation.reasons import ReasonCode
 from moderation.states import SAFETY_ROLES, Role, may
 from moderation.transitions import as_utc
-from moderation.visibility import may_read, safety_only_clause
+from moderation.visibility import may_read
 from storage.dashboard_tokens import SESSION_TTL, login_holder, sign_in, sign_out
-from storage.models import (
-    ModerationEvent,
-    ModerationItem,
-    StoryRevision,
-    StoryState,
-    utcnow,
-)
+from storage.models import ModerationEvent, StoryState, utcnow
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/moderation"
 COOKIE = "tb_moderator"
-PAGE_SIZE = 50
-EXCERPT_CHARS = 160
 SEARCH_MAX = 200
 FORM_BYTES_MAX = 256 * 1024
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -82,8 +72,6 @@ TABS: tuple[StoryState, ...] = (
     S.REJECTED,
     S.UNPUBLISHED,
 )
-# Waiting queues are worked oldest first; decided ones are browsed newest first.
-_OLDEST_FIRST = frozenset({S.SAFETY_REVIEW, S.PENDING_REVIEW, S.NEEDS_CHANGES, S.APPROVED})
 
 STATE_LABELS: dict[str, str] = {
     S.RECEIVED: N_("Received"),
@@ -449,18 +437,18 @@ class Dashboard:
             state = S.PENDING_REVIEW
         with self.deps.translator.use(self.locale) as locale:
             async with self.deps.db.transaction() as session:
-                rows, more = await self._rows(
-                    session, None if query else state, language, query, page, locale, role
+                found = await queue_page(
+                    session,
+                    reader=role,
+                    state=None if query else state,
+                    language=language,
+                    query=query,
+                    page=page,
                 )
-                locales = select(col(ModerationItem.locale)).distinct()
-                if not safety_team:
-                    locales = locales.where(~safety_only_clause())
-                languages = (
-                    (await session.execute(locales.order_by(col(ModerationItem.locale))))
-                    .scalars()
-                    .all()
-                )
+                languages = await queue_languages(session, reader=role)
                 chain = await verify_chain(session) if who.moderator.role is Role.LEAD else None
+            now = utcnow()
+            rows = [_queue_row(entry, now, locale) for entry in found.entries]
             tabs = [
                 {
                     "state": tab.value,
@@ -500,73 +488,10 @@ class Dashboard:
                 "chain_text": chain_text,
                 "safety_notice": safety_notice,
                 "newer": _page_link(base, page - 1) if page > 1 else None,
-                "older": _page_link(base, page + 1) if more else None,
+                "older": _page_link(base, page + 1) if found.more else None,
             },
             who=who,
         )
-
-    async def _rows(
-        self,
-        session: AsyncSession,
-        state: StoryState | None,
-        language: str,
-        query: str,
-        page: int,
-        locale: str,
-        reader: Role,
-    ) -> tuple[list[QueueRow], bool]:
-        stmt = select(
-            ModerationItem, func.substr(col(StoryRevision.text), 1, EXCERPT_CHARS)
-        ).outerjoin(StoryRevision, col(StoryRevision.id) == col(ModerationItem.revision_id))
-        if reader not in SAFETY_ROLES:
-            # Not listed, not searched, not even by number: the safety team's stories.
-            stmt = stmt.where(~safety_only_clause())
-        if state is not None:
-            stmt = stmt.where(col(ModerationItem.state) == state.value)
-        if language:
-            stmt = stmt.where(col(ModerationItem.locale) == language)
-        number = query.lstrip("#")
-        if number.isdigit() and len(number) < 12:
-            stmt = stmt.where(
-                or_(
-                    col(ModerationItem.id) == int(number),
-                    col(ModerationItem.story_id) == int(number),
-                )
-            )
-        elif query:
-            stmt = stmt.where(
-                col(StoryRevision.text).ilike(f"%{_like_escape(query)}%", escape="\\")
-            )
-        if state in _OLDEST_FIRST:
-            stmt = stmt.order_by(
-                col(ModerationItem.priority).desc(), col(ModerationItem.created_at)
-            )
-        else:
-            stmt = stmt.order_by(col(ModerationItem.updated_at).desc())
-        stmt = stmt.order_by(col(ModerationItem.id)).limit(PAGE_SIZE + 1)
-        stmt = stmt.offset((page - 1) * PAGE_SIZE)
-        found = (await session.execute(stmt)).all()
-        now = utcnow()
-        rows = []
-        for item, excerpt in found[:PAGE_SIZE]:
-            lease_until = as_utc(item.lease_expires_at)
-            created = as_utc(item.created_at) or now
-            rows.append(
-                QueueRow(
-                    item_id=item.id or 0,
-                    story_id=item.story_id,
-                    state=_(STATE_LABELS.get(item.state, item.state)),
-                    high_priority=item.priority > 0,
-                    language=_language_label(item.locale, locale),
-                    age=format_ago(created, now, locale),
-                    claimed_by=item.lease_owner
-                    if lease_until is not None and lease_until > now
-                    else None,
-                    excerpt=" ".join(str(excerpt or "").split()),
-                    flags=len(item.flags or []),
-                )
-            )
-        return rows, len(found) > PAGE_SIZE
 
     # -- one item ---------------------------------------------------------------------------
     async def item(self, request: Request) -> Response:
@@ -618,17 +543,7 @@ class Dashboard:
     ) -> Response:
         async with self.deps.db.transaction() as session:
             view = await load_card(session, item_id)
-            events = (
-                (
-                    await session.execute(
-                        select(ModerationEvent)
-                        .where(col(ModerationEvent.item_id) == item_id)
-                        .order_by(col(ModerationEvent.id))
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            events = await timeline(session, item_id)
         if view is None:
             return self._message_page(request, "not_found", 404)
         if not may_read(who.moderator.role, view.state, view.priority):
@@ -644,7 +559,7 @@ class Dashboard:
             # Approved by the safety team: what they approved, not what it was before.
             view = dataclasses.replace(view, original_text=None)
         with self.deps.translator.use(self.locale) as locale:
-            context = self._item_context(view, list(events), who.moderator, locale)
+            context = self._item_context(view, events, who.moderator, locale)
         context["outcome"] = outcome
         return self._render(request, "dashboard_item.html", context, who=who, status=status)
 
@@ -739,6 +654,23 @@ def _forms(view: CardView, moderator: Moderator, lease_live: bool) -> list[str]:
     return [a.value for a in allowed if a not in hidden]
 
 
+def _queue_row(entry: QueueEntry, now: datetime, locale: str) -> QueueRow:
+    item = entry.item
+    lease_until = as_utc(item.lease_expires_at)
+    created = as_utc(item.created_at) or now
+    return QueueRow(
+        item_id=item.id or 0,
+        story_id=item.story_id,
+        state=_(STATE_LABELS.get(item.state, item.state)),
+        high_priority=item.priority > 0,
+        language=_language_label(item.locale, locale),
+        age=format_ago(created, now, locale),
+        claimed_by=item.lease_owner if lease_until is not None and lease_until > now else None,
+        excerpt=" ".join(entry.excerpt.split()),
+        flags=len(item.flags or []),
+    )
+
+
 def _timeline_row(
     event: ModerationEvent, reasons: dict[ReasonCode, str], locale: str
 ) -> TimelineRow:
@@ -787,7 +719,3 @@ def _chain_text(chain: ChainCheck | None, locale: str) -> str | None:
 
 def _page_link(base: dict[str, str], page: int) -> str:
     return "?" + urlencode({**{k: v for k, v in base.items() if v}, "page": str(page)})
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
