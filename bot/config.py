@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -85,7 +85,8 @@ class Settings(BaseSettings):
 
     # Scheduled work
     draft_reminder_hours: int = 24
-    draft_expiry_days: int = 30
+    # A story draft untouched this long is erased (its person told once beforehand).
+    draft_expiry_days: int = Field(default=30, ge=1, validate_default=True)
 
     # Delivery: how long a process may hold a message it is sending (a reply right after
     # its turn, an outbox row) before another replica takes it over after a crash.
@@ -95,6 +96,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("draft_expiry_days")
+    @classmethod
+    def _drafts_expire_after_their_reminder(cls, value: int, info: ValidationInfo) -> int:
+        reminder_hours = info.data.get("draft_reminder_hours")
+        if reminder_hours is not None and value * 24 <= reminder_hours:
+            raise ValueError(
+                f"DRAFT_EXPIRY_DAYS ({value}) must be longer than DRAFT_REMINDER_HOURS "
+                f"({reminder_hours} hours): a draft would be erased before its reminder"
+            )
+        return value
 
     @property
     def resolved_database_url(self) -> str:
