@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +146,25 @@ class MediaStore:
             return count
 
         return await asyncio.to_thread(erase)
+
+    async def delete(self, names: Iterable[str]) -> int:
+        """Delete the stored files ``names`` (a name the store never makes is passed
+        over, so nothing outside the store is touched); returns how many were deleted."""
+
+        def delete() -> int:
+            count = 0
+            for name in set(names):
+                path = self.path(name)
+                if path is None:
+                    continue
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                count += 1
+            return count
+
+        return await asyncio.to_thread(delete)
 
     def find(self, owner: str, key: str) -> StoredMedia | None:
         """The file kept earlier for ``key`` (see :meth:`ingest`), if any."""

@@ -152,6 +152,19 @@ async def test_erase_owner_removes_every_file_of_one_person_only(store: MediaSto
     assert await store.erase_owner(OWNER) == 0
 
 
+async def test_delete_removes_the_named_files_and_nothing_outside_the_store(
+    store: MediaStore, tmp_path: Path
+) -> None:
+    kept = await store.ingest(samples.png_with_text(), owner=OWNER)
+    gone = await store.ingest(samples.jpeg_with_gps(), owner=OWNER)
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(b"not the store's")
+    assert await store.delete([gone.name, "../outside.jpg", str(outside), gone.name]) == 1
+    assert store.files_of(OWNER) == [kept.name]
+    assert outside.exists()
+    assert await store.delete([gone.name]) == 0
+
+
 async def test_the_same_platform_file_gets_the_same_name(store: MediaStore) -> None:
     first = await store.ingest(samples.jpeg_with_gps(), owner=OWNER, key="telegram:AgAD1")
     again = await store.ingest(samples.jpeg_with_gps(), owner=OWNER, key="telegram:AgAD1")
