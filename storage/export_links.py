@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import Database
-from storage.models import ExportLink, utcnow
+from storage.export import PersonalData, collect
+from storage.models import ExportLink, Participant, utcnow
 from storage.times import aware
 from storage.tokens import new_token, token_hash
 
@@ -94,6 +95,14 @@ async def live_link(db: Database, token: str, *, now: datetime | None = None) ->
     if link is None or link.used_at is not None:
         return None
     return link if aware(link.expires_at) > now else None
+
+
+async def linked_data(db: Database, link: ExportLink) -> PersonalData:
+    """Everything kept about the link's person, as it is now (one transaction)."""
+    async with db.transaction() as session:
+        participant = await session.get(Participant, link.participant_id)
+        assert participant is not None  # the link goes with the person (cascade)
+        return await collect(session, participant)
 
 
 async def spend_export_link(

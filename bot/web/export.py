@@ -34,13 +34,19 @@ from bot.core.deps import Deps
 from bot.i18n import N_, _
 from bot.i18n.formatting import format_day
 from bot.i18n.translator import is_rtl
-from storage.export import PersonalData, collect
-from storage.export_links import EXPORT_PATH, known_link, live_link, spend_export_link
+from storage.export import PersonalData
+from storage.export_links import (
+    EXPORT_PATH,
+    known_link,
+    linked_data,
+    live_link,
+    spend_export_link,
+)
 
 # Until bot.handlers.privacy imports these from storage.export_links itself.
 from storage.export_links import forget_export_links as forget_export_links
 from storage.export_links import issue_export_link as issue_export_link
-from storage.models import Participant, utcnow
+from storage.models import utcnow
 
 TOKEN_MAX = 100  # tokens are 43 characters; anything much longer is not one of ours
 CHUNK = 64 * 1024
@@ -144,10 +150,7 @@ class ExportPages:
         link = await spend_export_link(self.deps.db, token) if token else None
         if link is None:
             return await self._gone(request, token)
-        async with self.deps.db.transaction() as session:
-            participant = await session.get(Participant, link.participant_id)
-            assert participant is not None  # the link goes with the person (cascade)
-            data = await collect(session, participant)
+        data = await linked_data(self.deps.db, link)
         with self.deps.translator.use(link.locale) as locale:
             readme = readme_text(format_day(utcnow(), locale))
         out = tempfile.TemporaryFile(dir=self.deps.settings.data_dir)  # noqa: SIM115
