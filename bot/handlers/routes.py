@@ -7,7 +7,17 @@ import re
 from bot.core.dialog import DialogEngine
 from bot.core.router import Router
 from bot.core.turn import Turn
-from bot.handlers import language, menu, moderators, mystories, pledge, privacy, story
+from bot.handlers import (
+    language,
+    menu,
+    moderators,
+    mystories,
+    pledge,
+    privacy,
+    revise,
+    story,
+    story_form,
+)
 from bot.i18n import _
 
 REFERRAL = re.compile(r"^ref-([A-Za-z0-9_-]{1,48})$")
@@ -18,7 +28,7 @@ def build_router() -> Router:
     engine = DialogEngine({})
     engine.flows["story"] = story.build_story_flow(engine)
     engine.flows["pledge"] = pledge.build_pledge_flow()
-    engine.flows["revise"] = story.build_revise_flow()
+    engine.flows["revise"] = revise.build_revise_flow()
 
     async def fallback(turn: Turn) -> None:
         if turn.inbound.command:
@@ -106,7 +116,7 @@ def build_router() -> Router:
     }.items():
         router.command(name, handler)
     # The story form (a Slack modal) is no command: typed, "/storyform" is unknown.
-    router.form(story.submit_form)
+    router.form(story_form.submit_form)
     router.choice("menu", on_menu)
     router.choice("lang", on_language)
     router.choice("privacy", privacy.on_privacy_choice)

@@ -1,0 +1,74 @@
+"""A new version of a story a moderator sent back: the text again, then send it."""
+
+from __future__ import annotations
+
+from bot.core.dialog import Finish, Flow, Invalid, Next, Prompt, Result, Step
+from bot.core.events import Choice
+from bot.core.turn import Turn
+from bot.handlers.safety import send_helplines
+from bot.handlers.story import done_choice, story_accept, story_prompt
+from bot.handlers.story_questions import chosen, story_text, story_too_long
+from bot.handlers.story_submit import wake_outbox
+from bot.i18n import _
+from bot.review.service import ReviewService
+from moderation.errors import NotAllowed
+from moderation.intake import revise_story
+
+
+def revise_prompt(turn: Turn) -> Prompt:
+    if turn.draft.get("parts") or turn.draft.get("media"):
+        return story_prompt(turn)
+    return Prompt(
+        _(
+            "Please send the new version of your story #{number}, in one or more messages. "
+            "It replaces the text you sent before. Tap “I'm done” when it is complete."
+        ).format(number=turn.draft.get("story_id")),
+        (done_choice(),),
+    )
+
+
+def revise_preview(turn: Turn) -> Prompt:
+    return Prompt(
+        _("Here is the new version. Send it to our team?") + "\n\n" + story_text(turn.draft),
+        (Choice("c:submit", _("📨 Send the new version")),),
+    )
+
+
+async def revise_accept(turn: Turn) -> Result:
+    if chosen(turn) != "submit":
+        return Invalid(_("Please choose one of the buttons."))
+    text = story_text(turn.draft)
+    if len(text) > turn.deps.settings.story_max_chars:
+        # Back to writing, with everything sent so far kept.
+        turn.say(story_too_long(len(text), turn.deps.settings, turn.locale))
+        return Next(goto="story")
+    try:
+        revised = await revise_story(
+            turn.session,
+            story_id=int(turn.draft.get("story_id") or 0),
+            participant_id=turn.participant_id,
+            text=text,
+            screener=turn.deps.screener,
+        )
+    except NotAllowed:
+        turn.say(_("That story can't be changed any more."))
+        return Finish()
+    story, screening = revised.story, revised.screening
+    assert story.id is not None
+    await ReviewService(turn.deps).story_changed(turn.session, story.id)
+    turn.after_commit.append(wake_outbox(turn))
+    turn.say(_("Thank you! Your new version is with our team."))
+    if screening.crisis:
+        send_helplines(turn, story.current_country)
+    return Finish()
+
+
+def build_revise_flow() -> Flow:
+    return Flow(
+        name="revise",
+        on_cancel=lambda turn: turn.say(_("Nothing was changed. Your story stays as it was.")),
+        steps=(
+            Step("story", revise_prompt, story_accept),
+            Step("confirm", revise_preview, revise_accept),
+        ),
+    )
