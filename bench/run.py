@@ -64,8 +64,8 @@ class DurableChat(MemoryChat):
     sender = NullSender()
 
     async def deliver(self, inbound: Inbound) -> list[Outgoing]:
-        handled = await self.core.accept(inbound)
-        await self.core.deliver(handled, self.sender)
+        handled = await self.core.accept(inbound, self.sender)
+        await handled.delivered()
         self.last = list(handled.replies)
         return self.last
 

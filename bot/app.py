@@ -113,6 +113,9 @@ class Bot:
             await self.telegram.stop()
         if self.slack is not None:  # slack: likewise
             await self.slack.stop()
+        with contextlib.suppress(TimeoutError):  # the replies of the last turns
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self.core.drain()
         self.scheduler.shutdown()
         self.dispatcher.stop()  # ends after the round in hand; cancelled only if stuck
         if self.tasks:

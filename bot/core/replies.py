@@ -4,9 +4,9 @@ The path of a reply on a platform that pushes messages (Telegram, Slack):
 
 1. In the turn's transaction, every reply becomes an outbox row *leased* to this
    process (``keep``): the effect of the event and what the bot answers commit together.
-2. After the commit the adapter acknowledges the event to its platform (Slack's ack,
-   Telegram's offset moves past it) and ``deliver`` sends the replies in order, marking
-   each row sent as it goes (the fast path: no waiting on the dispatcher).
+2. After the commit ``deliver`` sends the replies in order, marking each row sent as it
+   goes (the fast path: no waiting on the dispatcher); the core runs it after the
+   previous replies of the same conversation, while the adapter acknowledges the event.
 3. A 429 or a 5xx hands that reply and the ones after it to the outbox dispatcher,
    which retries with backoff; "blocked" marks the person unreachable.
 4. A crash anywhere after the commit leaves rows that the dispatcher sends when their
@@ -17,9 +17,10 @@ The path of a reply on a platform that pushes messages (Telegram, Slack):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -42,12 +43,22 @@ REPLY_MARK = "reply"
 class Handled:
     """What one event produced: its replies and, when they are durable, their rows.
 
-    ``rows`` is empty when the replies were not stored (nothing to mark as sent).
+    ``rows`` is empty when the replies were not stored (nothing to mark as sent);
+    ``delivery`` is the sending of the replies, when the core was given a sender.
     """
 
     inbound: Inbound
     replies: tuple[Outgoing, ...]
     rows: tuple[int, ...] = ()
+    delivery: asyncio.Task[None] | None = field(default=None, compare=False)
+
+    async def delivered(self) -> None:
+        """Wait until the replies were sent or handed to the outbox.
+
+        Cancelling the waiter does not cancel the sending.
+        """
+        if self.delivery is not None:
+            await asyncio.shield(self.delivery)
 
 
 def is_reply(payload: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -37,6 +37,7 @@ from bot.adapters.slack import views
 from bot.adapters.slack.gate import gate
 from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.adapters.slack.parsing import (
+    PLATFORM,
     Person,
     action_key,
     choice_inbound,
@@ -49,11 +50,9 @@ from bot.adapters.slack.people import People
 from bot.adapters.slack.rendering import CHOICE_ACTION, LINK_ACTION
 from bot.adapters.slack.sender import BAD_TOKEN, SlackSender, error_code
 from bot.config import Settings
-from bot.core.delivery import Sender
 from bot.core.deps import Deps
 from bot.core.events import Inbound
-from bot.core.locks import KeyedLocks
-from bot.core.replies import Handled
+from bot.core.service import Core
 from bot.handlers import menu
 from bot.handlers.pledge import total_text
 from bot.handlers.story import form_draft, story_form
@@ -65,16 +64,6 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
 ERROR_MAX = 300
-
-
-class Core(Protocol):
-    """What the adapter needs of :class:`bot.core.service.BotCore`."""
-
-    async def accept(self, inbound: Inbound) -> Handled: ...
-
-    async def deliver(self, handled: Handled, sender: Sender) -> None: ...
-
-    async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
 
 
 def api_base_url(url: str) -> str:
@@ -94,7 +83,6 @@ class SlackAdapter:
         core: handles inbound events and reachability changes.
         deps: the database (a person's language, the pledge count) and the translator.
         request_timeout: seconds to wait for a Web API answer.
-        reply_backoff: base seconds between retries of a direct reply after a 5xx.
 
     Raises:
         ValueError: no bot token, or HTTP mode without a signing secret.
@@ -107,7 +95,6 @@ class SlackAdapter:
         deps: Deps,
         *,
         request_timeout: float = 10.0,
-        reply_backoff: float = 0.5,
     ) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set")
@@ -141,8 +128,6 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._reply_backoff = reply_backoff
-        self._serial = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self.processed = 0
         self._register()
@@ -214,9 +199,10 @@ class SlackAdapter:
         await self._close_session()
 
     async def drain(self) -> None:
-        """Wait until the work in hand (and any it started) is done."""
+        """Wait until the work in hand (and any it started) is done, replies sent."""
         while self._tasks:
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
+        await self.core.drain()
 
     async def _close_session(self) -> None:
         if self._session is not None:
@@ -259,9 +245,9 @@ class SlackAdapter:
 
     async def _run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         try:
-            # Taken first thing: tasks start in creation order, so one person's work
-            # queues on their lock in arrival order.
-            async with self._serial.hold(key):
+            # Taken first thing: tasks start in creation order, so the work of one key
+            # queues on its lock in arrival order.
+            async with self.core.ordered(f"{PLATFORM}:{key}"):
                 await work()
         except Exception:
             log.exception("slack work failed")
@@ -279,7 +265,7 @@ class SlackAdapter:
             await ack()
             return
         person = await self.people.person(user, dm_channel=channel)
-        await self._accept_then_ack(ack, user, message_inbound(event, event_id, person))
+        await self._accept_then_ack(ack, message_inbound(event, event_id, person))
 
     async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -298,12 +284,12 @@ class SlackAdapter:
         person = await self.people.person(user)
         inbound = command_inbound(person, key, "pledge")
         if body.get("channel_name") == "directmessage":
-            await self._accept_then_ack(ack, user, inbound)
+            await self._accept_then_ack(ack, inbound)
             return
         # Typed in a channel: say where the pledge is waiting.
         with self.deps.translator.use(self.people.cached_locale(user)):
             said = _("I have sent you a direct message.")
-        await self._accept_then_ack(ack, user, inbound, said)
+        await self._accept_then_ack(ack, inbound, said)
 
     async def _on_story_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -324,7 +310,7 @@ class SlackAdapter:
             return
         key = action_key(body, _first_action(body))
         person = await self.people.person(user)
-        await self._accept_then_ack(ack, user, command_inbound(person, key, "pledge"))
+        await self._accept_then_ack(ack, command_inbound(person, key, "pledge"))
 
     async def _on_choice(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         user, action = _user(body), _first_action(body)
@@ -343,7 +329,7 @@ class SlackAdapter:
             )
             return
         person = await self.people.person(user, dm_channel=channel)
-        await self._accept_then_ack(ack, user, choice_inbound(person, key, value, body))
+        await self._accept_then_ack(ack, choice_inbound(person, key, value, body))
 
     async def _on_link(self, ack: AsyncAck) -> None:
         await ack()  # a share link opens in the browser; nothing to do here
@@ -367,7 +353,7 @@ class SlackAdapter:
         answers_json = json.dumps(answers, ensure_ascii=False)
         person = await self.people.person(user)
         # The modal closes (the ack) only once the story is stored: never lost.
-        await self._accept_then_ack(ack, user, form_inbound(person, key, answers_json))
+        await self._accept_then_ack(ack, form_inbound(person, key, answers_json))
 
     async def _on_moderation_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -380,13 +366,13 @@ class SlackAdapter:
 
     # -- the work --------------------------------------------------------------------------
     async def _accept_then_ack(
-        self, ack: AsyncAck, user: str, inbound: Inbound | None, said: str | None = None
+        self, ack: AsyncAck, inbound: Inbound | None, said: str | None = None
     ) -> None:
-        """Commit the event and its replies, then acknowledge, then send the replies."""
-        handled = await self.core.accept(inbound) if inbound is not None else None
+        """Commit the event and its replies, then acknowledge; the core sends the replies
+        in the person's order meanwhile."""
+        if inbound is not None:
+            await self.core.accept(inbound, self.sender)
         await ack(said) if said is not None else await ack()
-        if handled is not None and handled.replies:
-            self._spawn(f"user:{user}", lambda: self.core.deliver(handled, self.sender))
 
     def _open_story_modal(self, user_id: str, trigger_id: str) -> None:
         if user_id and trigger_id:
@@ -440,4 +426,4 @@ def _channel(body: Mapping[str, Any]) -> str:
     return str(container.get("channel_id") or "") if isinstance(container, Mapping) else ""
 
 
-__all__ = ["EVENTS_PATH", "Core", "Person", "SlackAdapter", "api_base_url"]
+__all__ = ["EVENTS_PATH", "Person", "SlackAdapter", "api_base_url"]

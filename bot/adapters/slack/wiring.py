@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.adapters.slack.adapter import Core, SlackAdapter
+from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.core.deps import Deps
+from bot.core.service import Core
 from bot.review.service import ReviewService
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from starlette.routing import BaseRoute
 from telegram import BotCommand, Update
@@ -38,9 +38,8 @@ from bot.adapters.telegram.sender import TelegramSender
 from bot.adapters.telegram.webhook import WebhookEndpoint, webhook_path, webhook_secret
 from bot.config import Settings
 from bot.core.delivery import Sender
-from bot.core.events import Inbound
-from bot.core.locks import KeyedLocks
-from bot.core.replies import Handled
+from bot.core.events import Inbound, Outgoing
+from bot.core.service import Core
 from bot.i18n.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -48,20 +47,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 
 GroupHandler = Callable[[Update], Awaitable[None]]
-# An update whose handling fails (the database away) is tried this many times before
-# it is given up (logged by id) and confirmed.
-PROCESS_ATTEMPTS = 3
 CommandMenus = Mapping[str, Sequence[tuple[str, str]]]
-
-
-class Core(Protocol):
-    """What the adapter needs of :class:`bot.core.service.BotCore`."""
-
-    async def accept(self, inbound: Inbound) -> Handled: ...
-
-    async def deliver(self, handled: Handled, sender: Sender) -> None: ...
-
-    async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
 
 
 async def ignore_group_update(update: Update) -> None:
@@ -112,7 +98,6 @@ class TelegramAdapter:
         poll_timeout: the long-poll timeout of ``getUpdates``.
         max_concurrent_updates: updates handled at once (different chats). Above the HTTP
             pool (64) httpcore's pool bookkeeping costs more than concurrency gains.
-        reply_backoff: base seconds between attempts at an update whose handling failed.
     """
 
     def __init__(
@@ -126,7 +111,6 @@ class TelegramAdapter:
         request_timeout: float = 10.0,
         poll_timeout: float = 10.0,
         max_concurrent_updates: int = 32,
-        reply_backoff: float = 0.5,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -171,8 +155,6 @@ class TelegramAdapter:
             read_timeout=request_timeout,
         )
         self._polling = False
-        self._retry_backoff = reply_backoff
-        self._serial = KeyedLocks()
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._tasks: set[asyncio.Task[None]] = set()
         self._booting: asyncio.Task[None] | None = None
@@ -276,55 +258,57 @@ class TelegramAdapter:
     async def _dispatch(self, update: Update, raw: Mapping[str, Any]) -> asyncio.Task[None]:
         """Starts one task per polled update, in arrival order; waits when too many run."""
         await self._slots.acquire()
-        task = asyncio.create_task(self._run(update, raw))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._spawn(self._run(update, raw))
 
     async def _run(self, update: Update, raw: Mapping[str, Any]) -> None:
         try:
-            # Taken first thing, without awaiting anything before: tasks start in arrival
-            # order, so one chat's updates queue on its lock in that order.
-            async with self._serial.hold(_serial_key(update)):
-                for attempt in range(PROCESS_ATTEMPTS):
-                    try:
-                        await self.process(update, raw)
-                        return
-                    except Exception:
-                        # The database restarting, say: the update is not confirmed while
-                        # it is retried; the core ignores what had already committed.
-                        log.exception(
-                            "telegram update failed",
-                            extra={"update_id": update.update_id, "attempt": attempt + 1},
-                        )
-                        if attempt + 1 < PROCESS_ATTEMPTS:
-                            await asyncio.sleep(self._retry_backoff * 2**attempt)
+            await self.process(update, raw)
+        except Exception:
+            # The core retried what the database failed; the update is given up (by id)
+            # and confirmed, so one broken update never stops the chat behind it.
+            log.exception("telegram update failed", extra={"update_id": update.update_id})
         finally:
             self._slots.release()
 
     async def _on_webhook(self, update: Update, raw: Mapping[str, Any]) -> None:
-        async with self._serial.hold(_serial_key(update)):
-            await self.process(update, raw)
+        await self.process(update, raw)
 
     async def process(self, update: Update, raw: Mapping[str, Any] | None = None) -> None:
-        """Handle one update completely (callers serialise per chat)."""
+        """Handle one update completely: returns once its replies went out.
+
+        Tasks call this in arrival order and nothing is awaited before the core takes
+        the conversation's lock, so one person's updates keep their order.
+        """
         parsed = parse_update(update, self._parse, raw)
         query = update.callback_query
-        if query is not None and not isinstance(parsed, GroupUpdate):
-            await self._answer_callback(query.id)
         if isinstance(parsed, Inbound):
-            handled = await self.core.accept(parsed)
-            await self.core.deliver(handled, self.sender)
+            sender: Sender = self.sender
+            if query is not None:
+                # Answered while the turn runs (the spinner stops at once), started
+                # without awaiting: the turn still queues in arrival order.
+                answering = self._spawn(self._answer_callback(query.id))
+                sender = AnswerFirst(self.sender, answering)
+            handled = await self.core.accept(parsed, sender)
+            await handled.delivered()
         elif isinstance(parsed, ReachabilityChange):
             await self.core.set_reachable(PLATFORM, parsed.user_id, parsed.reachable)
         elif isinstance(parsed, GroupUpdate):
-            await self.group_handler(update)
+            async with self.core.ordered(_group_key(update)):
+                await self.group_handler(update)
+        elif query is not None:
+            await self._answer_callback(query.id)
         elif isinstance(parsed, Ignored):
             log.debug(
                 "telegram update ignored",
                 extra={"update_id": update.update_id, "reason": parsed.reason},
             )
         self.processed += 1
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _answer_callback(self, query_id: str) -> None:
         try:
@@ -347,12 +331,22 @@ class TelegramAdapter:
         return bytes(await file.download_as_bytearray())
 
 
-def _serial_key(update: Update) -> str:
-    if update.effective_chat is not None:
-        return f"chat:{update.effective_chat.id}"
-    if update.effective_user is not None:
-        return f"user:{update.effective_user.id}"
-    return f"update:{update.update_id}"
+class AnswerFirst:
+    """A button press's replies go out once the press is answered (the spinner first)."""
+
+    def __init__(self, sender: Sender, answering: asyncio.Task[None]) -> None:
+        self.sender = sender
+        self.platform = sender.platform
+        self._answering = answering
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        await asyncio.wait({self._answering})
+        return await self.sender.send(chat_id, message)
+
+
+def _group_key(update: Update) -> str:
+    chat = update.effective_chat
+    return f"{PLATFORM}:group:{chat.id if chat is not None else update.update_id}"
 
 
 def _chat_id(value: str) -> int | None:

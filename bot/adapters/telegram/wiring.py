@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.adapters.telegram.adapter import Core, TelegramAdapter, command_menus
+from bot.adapters.telegram.adapter import TelegramAdapter, command_menus
 from bot.config import Settings
+from bot.core.service import Core
 from bot.handlers.menu import command_descriptions
 from bot.i18n.translator import Translator
 

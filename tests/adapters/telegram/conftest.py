@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from bot.adapters.telegram.limits import TelegramLimits
 from bot.config import Settings
 from bot.core.delivery import Sender, Unreachable
 from bot.core.events import Inbound, Outgoing
+from bot.core.locks import KeyedLocks
 from bot.core.replies import Handled
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -40,6 +42,7 @@ class RecordingCore:
         self.inbound: list[Inbound] = []
         self.reachability: list[tuple[str, str, bool]] = []
         self._changed = asyncio.Condition()
+        self._locks = KeyedLocks()
 
     async def handle(self, inbound: Inbound) -> list[Outgoing]:
         self.inbound.append(inbound)
@@ -47,17 +50,23 @@ class RecordingCore:
             self._changed.notify_all()
         return self.reply(inbound)
 
-    async def accept(self, inbound: Inbound) -> Handled:
-        return Handled(inbound, tuple(await self.handle(inbound)))
-
-    async def deliver(self, handled: Handled, sender: Sender) -> None:
-        """In order, nothing stored: the real delivery is tested with the real core."""
-        for reply in handled.replies:
+    async def accept(self, inbound: Inbound, sender: Sender | None = None) -> Handled:
+        """Sends the replies in order before returning, nothing stored: the real core's
+        ordering and delivery are tested with the real core."""
+        handled = Handled(inbound, tuple(await self.handle(inbound)))
+        for reply in handled.replies if sender is not None else ():
             try:
-                await sender.send(handled.inbound.chat_id, reply)
+                await sender.send(inbound.chat_id, reply)
             except Unreachable:
-                await self.set_reachable(handled.inbound.platform, handled.inbound.user_id, False)
-                return
+                await self.set_reachable(inbound.platform, inbound.user_id, False)
+                break
+        return handled
+
+    def ordered(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(key)
+
+    async def drain(self) -> None:
+        return None
 
     async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None:
         self.reachability.append((platform, user_id, reachable))

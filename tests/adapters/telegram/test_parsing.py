@@ -15,7 +15,7 @@ from telegram import Update
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.config import Settings
-from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef, Outgoing
+from bot.core.events import Inbound, InboundKind, MediaKind, MediaRef
 from tests.adapters.telegram.conftest import UNLIMITED, RecordingCore, telegram_settings
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -238,37 +238,3 @@ async def test_groups_are_ignored_except_the_moderators_group(
         await adapter.stop()
     assert [u.effective_chat.id for u in handed_over if u.effective_chat] == [MODERATORS]
     assert recording_core.inbound == []
-
-
-async def test_one_chat_in_order_while_other_chats_go_on(
-    api: FakeTelegramApi, settings: Settings
-) -> None:
-    """A slow turn of one person holds only that person's chat, never the polling."""
-    release = asyncio.Event()
-    handled: list[tuple[str, str | None]] = []
-    changed = asyncio.Condition()
-
-    class SlowForAlice(RecordingCore):
-        async def handle(self, inbound: Inbound) -> list[Outgoing]:
-            if inbound.user_id == "1" and inbound.text == "a0":
-                await release.wait()
-            async with changed:
-                handled.append((inbound.user_id, inbound.text))
-                changed.notify_all()
-            return []
-
-    adapter = TelegramAdapter(telegram_settings(settings, api), SlowForAlice(), limits=UNLIMITED)
-    await adapter.start()
-    try:
-        api.push(*(api.make.text(1, f"a{i}") for i in range(3)))
-        api.push(*(api.make.text(2, f"b{i}") for i in range(3)))
-        async with asyncio.timeout(5), changed:
-            # Bob's three are handled while Alice's first is still held.
-            await changed.wait_for(lambda: len(handled) == 3)
-        assert handled == [("2", "b0"), ("2", "b1"), ("2", "b2")]
-        release.set()
-        async with asyncio.timeout(5), changed:
-            await changed.wait_for(lambda: len(handled) == 6)
-    finally:
-        await adapter.stop()
-    assert [text for user, text in handled if user == "1"] == ["a0", "a1", "a2"]
