@@ -37,6 +37,8 @@ class Participant(SQLModel, table=True):
     consent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     referral: str | None = Field(default=None, max_length=64)
     reachable: bool = Field(default=True)
+    # Whether readers' thank-you messages reach them (a storyteller may turn them off).
+    thanks_enabled: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
@@ -74,6 +76,14 @@ class StoryState(enum.StrEnum):
     ERASED = "ERASED"
 
 
+class StoryKind(enum.StrEnum):
+    """Whose story it is: a migrant's own, a host community's welcome, a short film."""
+
+    MIGRANT = "migrant"
+    HOST_COMMUNITY = "host_community"
+    FILM = "film"
+
+
 class CreditMode(enum.StrEnum):
     FULL_NAME = "full_name"
     FIRST_NAME = "first_name"
@@ -95,6 +105,9 @@ class Story(SQLModel, table=True):
     origin_country: str | None = Field(default=None, max_length=8)
     current_country: str | None = Field(default=None, max_length=8)
     community_message: str | None = Field(default=None, max_length=300)
+    kind: str = Field(default=StoryKind.MIGRANT.value, max_length=16, index=True)
+    # Set by a moderator; the wall shows the first sentence otherwise.
+    title: str | None = Field(default=None, max_length=120)
     is_adult: bool = Field(default=True)
     consent_version: str = Field(max_length=16)
     state: str = Field(default=StoryState.RECEIVED.value, max_length=24, index=True)
@@ -131,7 +144,53 @@ class StoryMedia(SQLModel, table=True):
     mime: str | None = Field(default=None, max_length=128)
     size: int | None = Field(default=None, sa_type=BigInteger)
     duration: int | None = None
+    # Published only when a moderator chose it (a face, a place can identify someone).
+    publish: bool = Field(default=False)
+    alt_text: str | None = Field(default=None, max_length=300)  # by the moderator
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class StoryStats(SQLModel, table=True):
+    """How often a published story was read and thanked: aggregates only, no reader."""
+
+    __tablename__ = "story_stats"
+
+    story_id: int = Field(foreign_key="story.id", primary_key=True, ondelete="CASCADE")
+    reads: int = Field(default=0, sa_type=BigInteger)
+    thanks: int = Field(default=0, sa_type=BigInteger)
+    last_read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ThanksState(enum.StrEnum):
+    PENDING = "pending"  # screened, waiting for a moderator's pass
+    PASSED = "passed"  # on its way to the storyteller
+    REJECTED = "rejected"
+    DELIVERED = "delivered"
+
+
+class Thanks(SQLModel, table=True):
+    """A reader's short thank-you to a storyteller, moderated before it reaches them.
+
+    The reader is kept only as a keyed hash (to limit how many they send) and the first
+    name they chose to sign with, if any: the storyteller never learns who they are.
+    """
+
+    __tablename__ = "thanks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True, ondelete="CASCADE")
+    text: str = Field(max_length=300)
+    phrase: str | None = Field(default=None, max_length=32)  # a ready phrase's id
+    signed: str | None = Field(default=None, max_length=40)  # the reader's chosen name
+    reader_key: str = Field(max_length=64, index=True)
+    locale: str = Field(max_length=16)
+    state: str = Field(default=ThanksState.PENDING.value, max_length=16, index=True)
+    flags: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    decided_by: str | None = Field(default=None, max_length=64)
 
 
 class Campaign(SQLModel, table=True):
