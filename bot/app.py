@@ -145,9 +145,9 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     )
     # Media re-encoded on arrival: every platform's files go to the store.
     intake = MediaIntake(deps.media, deps.hasher, max_bytes=settings.media_max_bytes)
-    core = BotCore(deps, build_router(), media=intake)
-    webchat = WebChat(core, session_secret=secrets.session)
     review = ReviewService(deps)
+    core = BotCore(deps, build_router(review), media=intake)
+    webchat = WebChat(core, session_secret=secrets.session)
     delivery = ReviewDelivery(deps, review)
     dispatcher = OutboxDispatcher(
         database,

@@ -10,9 +10,9 @@ from sqlmodel import col
 from bot.core.dialog import DialogEngine
 from bot.core.events import Choice
 from bot.core.turn import Turn
+from bot.handlers.review import Review
 from bot.i18n import _
 from bot.i18n.formatting import format_day
-from bot.review.service import ReviewService
 from moderation.storyteller import appeal_story, withdraw_story
 from storage.models import Story, StoryState
 
@@ -73,7 +73,9 @@ async def my_stories(turn: Turn) -> None:
     turn.say("\n".join(lines), choices)
 
 
-async def on_story_choice(turn: Turn, value: str, engine: DialogEngine | None = None) -> None:
+async def on_story_choice(
+    turn: Turn, value: str, review: Review, engine: DialogEngine | None = None
+) -> None:
     action, _sep, raw_id = value.partition(":")
     if action == "withdraw" and raw_id.isdigit():
         turn.say(
@@ -92,7 +94,7 @@ async def on_story_choice(turn: Turn, value: str, engine: DialogEngine | None = 
             turn.session, story_id=int(raw_id), participant_id=turn.participant_id
         )
         if done:
-            await ReviewService(turn.deps).story_changed(turn.session, int(raw_id))
+            await review.story_changed(turn.session, int(raw_id))
             turn.after_commit.append(_wake(turn))
             turn.say(
                 _("Story #{number} is withdrawn. It will not be published.").format(number=raw_id)
@@ -109,7 +111,7 @@ async def on_story_choice(turn: Turn, value: str, engine: DialogEngine | None = 
         if await appeal_story(
             turn.session, story_id=int(raw_id), participant_id=turn.participant_id
         ):
-            await ReviewService(turn.deps).story_changed(turn.session, int(raw_id))
+            await review.story_changed(turn.session, int(raw_id))
             turn.after_commit.append(_wake(turn))
             turn.say(
                 _("Thank you. Someone else from our team will read story #{number} again.").format(

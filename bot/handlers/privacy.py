@@ -18,9 +18,9 @@ from sqlmodel import col
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.handlers.mystories import status_label
+from bot.handlers.review import Review
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import babel_locale, format_count
-from bot.review.service import ReviewService
 from bot.web.export import forget_export_links, issue_export_link
 from moderation.storyteller import erase_stories
 from storage import pledges
@@ -60,7 +60,7 @@ def show_privacy(turn: Turn) -> None:
     )
 
 
-async def on_privacy_choice(turn: Turn, value: str) -> None:
+async def on_privacy_choice(turn: Turn, value: str, review: Review) -> None:
     if value == "export":
         await send_export(turn)
     elif value == "erase":
@@ -75,7 +75,7 @@ async def on_privacy_choice(turn: Turn, value: str) -> None:
             ),
         )
     elif value == "erase_confirmed":
-        await erase_everything(turn)
+        await erase_everything(turn, review)
         turn.say(_("Done. Your data has been erased. Thank you for being here."))
     else:
         turn.say(_("That button is no longer active."))
@@ -142,7 +142,7 @@ def export_summary(data: PersonalData, expires_at: datetime, locale: str) -> str
     return "\n".join(lines)
 
 
-async def erase_everything(turn: Turn) -> None:
+async def erase_everything(turn: Turn, review: Review) -> None:
     """Erase the person's stories, pledges, transcript, drafts, links and files.
 
     Their media files are deleted once the erasure has committed (a rolled-back erasure
@@ -162,7 +162,6 @@ async def erase_everything(turn: Turn) -> None:
         .all()
     )
     await erase_stories(session, participant_id=pid)
-    review = ReviewService(deps)
     for story_id in story_ids:
         if story_id is not None:
             await review.story_changed(session, story_id)

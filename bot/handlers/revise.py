@@ -5,12 +5,12 @@ from __future__ import annotations
 from bot.core.dialog import Finish, Flow, Invalid, Next, Prompt, Result, Step
 from bot.core.events import Choice
 from bot.core.turn import Turn
+from bot.handlers.review import Review
 from bot.handlers.safety import send_helplines
 from bot.handlers.story import done_choice, story_accept, story_prompt
 from bot.handlers.story_questions import chosen, story_text, story_too_long
 from bot.handlers.story_submit import wake_outbox
 from bot.i18n import _
-from bot.review.service import ReviewService
 from moderation.errors import NotAllowed
 from moderation.intake import revise_story
 
@@ -34,7 +34,7 @@ def revise_preview(turn: Turn) -> Prompt:
     )
 
 
-async def revise_accept(turn: Turn) -> Result:
+async def revise_accept(turn: Turn, review: Review) -> Result:
     if chosen(turn) != "submit":
         return Invalid(_("Please choose one of the buttons."))
     text = story_text(turn.draft)
@@ -55,7 +55,7 @@ async def revise_accept(turn: Turn) -> Result:
         return Finish()
     story, screening = revised.story, revised.screening
     assert story.id is not None
-    await ReviewService(turn.deps).story_changed(turn.session, story.id)
+    await review.story_changed(turn.session, story.id)
     turn.after_commit.append(wake_outbox(turn))
     turn.say(_("Thank you! Your new version is with our team."))
     if screening.crisis:
@@ -63,12 +63,15 @@ async def revise_accept(turn: Turn) -> Result:
     return Finish()
 
 
-def build_revise_flow() -> Flow:
+def build_revise_flow(review: Review) -> Flow:
+    async def confirm_accept(turn: Turn) -> Result:
+        return await revise_accept(turn, review)
+
     return Flow(
         name="revise",
         on_cancel=lambda turn: turn.say(_("Nothing was changed. Your story stays as it was.")),
         steps=(
             Step("story", revise_prompt, story_accept),
-            Step("confirm", revise_preview, revise_accept),
+            Step("confirm", revise_preview, confirm_accept),
         ),
     )

@@ -18,17 +18,20 @@ from bot.handlers import (
     story,
     story_form,
 )
+from bot.handlers.review import Review
 from bot.i18n import _
 
 REFERRAL = re.compile(r"^ref-([A-Za-z0-9_-]{1,48})$")
 CAMPAIGN = re.compile(r"^pledge-([A-Za-z0-9_-]{1,48})$")
 
 
-def build_router() -> Router:
+def build_router(review: Review) -> Router:
+    """Every command and choice, wired; ``review`` is the moderators' side the handlers
+    tell of new and changed stories."""
     engine = DialogEngine({})
-    engine.flows["story"] = story.build_story_flow(engine)
+    engine.flows["story"] = story.build_story_flow(engine, review)
     engine.flows["pledge"] = pledge.build_pledge_flow()
-    engine.flows["revise"] = revise.build_revise_flow()
+    engine.flows["revise"] = revise.build_revise_flow(review)
 
     async def fallback(turn: Turn) -> None:
         if turn.inbound.command:
@@ -115,14 +118,22 @@ def build_router() -> Router:
         "dashboard": moderators.dashboard_link,
     }.items():
         router.command(name, handler)
+
     # The story form (a Slack modal) is no command: typed, "/storyform" is unknown.
-    router.form(story_form.submit_form)
+    async def submit_form(turn: Turn) -> None:
+        await story_form.submit_form(turn, review)
+
+    router.form(submit_form)
     router.choice("menu", on_menu)
     router.choice("lang", on_language)
-    router.choice("privacy", privacy.on_privacy_choice)
+
+    async def on_privacy_choice(turn: Turn, value: str) -> None:
+        await privacy.on_privacy_choice(turn, value, review)
+
+    router.choice("privacy", on_privacy_choice)
 
     async def on_story_choice(turn: Turn, value: str) -> None:
-        await mystories.on_story_choice(turn, value, engine)
+        await mystories.on_story_choice(turn, value, review, engine)
 
     router.choice("mystory", on_story_choice)
     return router

@@ -19,6 +19,7 @@ from bot.core.events import Choice, InboundKind, MediaKind, MediaRef
 from bot.core.media import note_texts, refused_only
 from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
+from bot.handlers.review import Review
 
 # The Slack adapter still reads the form from this module.
 from bot.handlers.story_form import FieldKind as FieldKind
@@ -311,7 +312,9 @@ EDIT_PATHS = {
 }
 
 
-def make_preview_accept(engine: DialogEngine) -> Callable[[Turn], Awaitable[Result]]:
+def make_preview_accept(
+    engine: DialogEngine, review: Review
+) -> Callable[[Turn], Awaitable[Result]]:
     async def preview_accept(turn: Turn) -> Result:
         choice = chosen(turn) or ""
         if choice.startswith("edit:") and choice[5:] in EDIT_PATHS:
@@ -320,15 +323,15 @@ def make_preview_accept(engine: DialogEngine) -> Callable[[Turn], Awaitable[Resu
         if choice == "submit":
             if problem := story_problem(turn.draft, turn.deps.settings, turn.locale):
                 return Invalid(problem)  # the draft stays; the preview offers the edits
-            await submit(turn)
+            await submit(turn, review)
             return Finish()
         return Invalid(_("Please choose one of the buttons."))
 
     return preview_accept
 
 
-def build_story_flow(engine: DialogEngine) -> Flow:
-    preview_accept = make_preview_accept(engine)
+def build_story_flow(engine: DialogEngine, review: Review) -> Flow:
+    preview_accept = make_preview_accept(engine, review)
 
     def on_cancel(turn: Turn) -> None:
         turn.say(

@@ -12,6 +12,7 @@ from typing import Any
 from bot.config import Settings
 from bot.core.events import Choice, InboundKind
 from bot.core.turn import Turn
+from bot.handlers.review import Review
 from bot.handlers.story_questions import (
     MESSAGE_MAX,
     NAME_MAX,
@@ -157,7 +158,7 @@ def form_draft(
     return draft, problems
 
 
-async def submit_form(turn: Turn) -> None:
+async def submit_form(turn: Turn, review: Review) -> None:
     """The story form sent in one go: its answers as JSON, in an ``InboundKind.FORM``
     that only the adapter owning the form makes (never a command anyone can type).
 
@@ -180,4 +181,4 @@ async def submit_form(turn: Turn) -> None:
         turn.say("\n".join(problems.values()))
         return
     record_consent(turn)
-    await submit(turn, draft)
+    await submit(turn, review, draft)

@@ -8,21 +8,22 @@ from typing import Any
 
 from bot.core.events import MediaRef
 from bot.core.turn import Turn
+from bot.handlers.review import Review
 from bot.handlers.safety import send_helplines
 from bot.handlers.story_questions import story_text
 from bot.i18n import _
-from bot.review.service import ReviewService
 from moderation.intake import StoryFields, submit_story
 from storage.models import CreditMode
 
 log = logging.getLogger(__name__)
 
 
-async def submit(turn: Turn, draft: Mapping[str, Any] | None = None) -> None:
+async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = None) -> None:
     """Store the story and its first revision, and put it in the moderation queue.
 
     Args:
         turn: the event being handled.
+        review: tells the moderators of the new item.
         draft: the story's fields; the conversation's draft when omitted (a form passes
             its own, so a story being told in the chat meanwhile stays as it is).
     """
@@ -47,7 +48,7 @@ async def submit(turn: Turn, draft: Mapping[str, Any] | None = None) -> None:
     )
     story, item, screening = submitted.story, submitted.item, submitted.screening
     assert item.id is not None
-    await ReviewService(deps).announce(turn.session, item.id)
+    await review.announce(turn.session, item.id)
     turn.after_commit.append(wake_outbox(turn))
     log.info("story submitted", extra={"story_id": story.id, "state": item.state})
     turn.say(
