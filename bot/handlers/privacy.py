@@ -21,10 +21,10 @@ from bot.handlers.mystories import status_label
 from bot.handlers.review import Review
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import babel_locale, format_count
-from bot.web.export import forget_export_links, issue_export_link
 from moderation.storyteller import erase_stories
 from storage import pledges
 from storage.export import PersonalData, collect
+from storage.export_links import forget_export_links, issue_export_link
 from storage.media import MediaStore
 from storage.models import (
     OutboxMessage,
