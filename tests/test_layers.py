@@ -105,11 +105,6 @@ def _importers(packages: tuple[str, ...], target: str) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="bot.handlers.privacy still imports its export links from bot.web.export; "
-    "they live in storage.export_links",
-)
 def test_handlers_never_import_the_web_pages() -> None:
     found = _importers(("bot/handlers",), "bot.web")
     assert not found, "\n".join(found)

@@ -42,10 +42,6 @@ from storage.export_links import (
     live_link,
     spend_export_link,
 )
-
-# Until bot.handlers.privacy imports these from storage.export_links itself.
-from storage.export_links import forget_export_links as forget_export_links
-from storage.export_links import issue_export_link as issue_export_link
 from storage.models import utcnow
 
 TOKEN_MAX = 100  # tokens are 43 characters; anything much longer is not one of ours
