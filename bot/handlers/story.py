@@ -20,12 +20,6 @@ from bot.core.media import note_texts, refused_only
 from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
 from bot.handlers.review import Review
-
-# The Slack adapter still reads the form from this module.
-from bot.handlers.story_form import FieldKind as FieldKind
-from bot.handlers.story_form import FormField as FormField
-from bot.handlers.story_form import form_draft as form_draft
-from bot.handlers.story_form import story_form as story_form
 from bot.handlers.story_questions import (
     age_prompt,
     apply_age,

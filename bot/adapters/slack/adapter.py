@@ -55,7 +55,7 @@ from bot.core.events import Inbound
 from bot.core.service import Core
 from bot.handlers import menu
 from bot.handlers.pledge import total_text
-from bot.handlers.story import form_draft, story_form
+from bot.handlers.story_form import form_draft, story_form
 from bot.i18n import _
 from storage.pledges import pledge_total
 

@@ -14,7 +14,7 @@ from typing import Any
 from bot.adapters.normalise import normalise_optional
 from bot.adapters.slack.rendering import plain, truncate
 from bot.core.events import Choice
-from bot.handlers.story import FieldKind, FormField
+from bot.handlers.story_form import FieldKind, FormField
 
 STORY_MODAL = "tb.story"  # callback ids of the modals
 REASON_MODAL = "tb.mod.reason"
