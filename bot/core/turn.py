@@ -75,6 +75,14 @@ class Turn:
         if callbacks:
             self.offered = (self.offered or []) + callbacks
 
+    def wake_outbox(self) -> None:
+        """Outbox rows were added in this turn: wake the dispatcher once it commits."""
+
+        async def wake() -> None:
+            self.deps.outbox_wakeup.set()
+
+        self.after_commit.append(wake)
+
     def set_locale(self, locale: str) -> None:
         """Switch the rest of this turn (and the person, from now on) to ``locale``."""
         self.participant.locale = locale

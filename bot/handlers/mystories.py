@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -95,7 +93,7 @@ async def on_story_choice(
         )
         if done:
             await review.story_changed(turn.session, int(raw_id))
-            turn.after_commit.append(_wake(turn))
+            turn.wake_outbox()
             turn.say(
                 _("Story #{number} is withdrawn. It will not be published.").format(number=raw_id)
             )
@@ -112,7 +110,7 @@ async def on_story_choice(
             turn.session, story_id=int(raw_id), participant_id=turn.participant_id
         ):
             await review.story_changed(turn.session, int(raw_id))
-            turn.after_commit.append(_wake(turn))
+            turn.wake_outbox()
             turn.say(
                 _("Thank you. Someone else from our team will read story #{number} again.").format(
                     number=raw_id
@@ -133,10 +131,3 @@ async def on_story_choice(
         turn.say(_("Story #{number} is not waiting for changes.").format(number=raw_id))
         return
     turn.say(_("That button is no longer active."))
-
-
-def _wake(turn: Turn) -> Callable[[], Awaitable[None]]:
-    async def wake() -> None:
-        turn.deps.outbox_wakeup.set()
-
-    return wake

@@ -9,7 +9,6 @@ from bot.handlers.review import Review
 from bot.handlers.safety import send_helplines
 from bot.handlers.story import done_choice, story_accept, story_prompt
 from bot.handlers.story_questions import chosen, story_text, story_too_long
-from bot.handlers.story_submit import wake_outbox
 from bot.i18n import _
 from moderation.errors import NotAllowed
 from moderation.intake import revise_story
@@ -56,7 +55,7 @@ async def revise_accept(turn: Turn, review: Review) -> Result:
     story, screening = revised.story, revised.screening
     assert story.id is not None
     await review.story_changed(turn.session, story.id)
-    turn.after_commit.append(wake_outbox(turn))
+    turn.wake_outbox()
     turn.say(_("Thank you! Your new version is with our team."))
     if screening.crisis:
         send_helplines(turn, story.current_country)

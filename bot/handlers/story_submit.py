@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.core.events import MediaRef
@@ -49,7 +49,7 @@ async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = N
     story, item, screening = submitted.story, submitted.item, submitted.screening
     assert item.id is not None
     await review.announce(turn.session, item.id)
-    turn.after_commit.append(wake_outbox(turn))
+    turn.wake_outbox()
     log.info("story submitted", extra={"story_id": story.id, "state": item.state})
     turn.say(
         _(
@@ -62,10 +62,3 @@ async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = N
     )
     if screening.crisis:
         send_helplines(turn, d.get("residence"))
-
-
-def wake_outbox(turn: Turn) -> Callable[[], Awaitable[None]]:
-    async def wake() -> None:
-        turn.deps.outbox_wakeup.set()
-
-    return wake
