@@ -25,7 +25,7 @@ from moderation.notify import NoticeKind, notify_storyteller
 from moderation.revisions import content_hash, screened_text
 from moderation.screening_api import Screening
 from moderation.states import Action
-from moderation.transitions import CLEAR_LEASE, check, load, transition
+from moderation.transitions import CLEAR_LEASE, check, item_of, load, transition
 from storage.models import ModerationItem, Story, StoryMedia, StoryRevision, StoryState
 
 PRIORITY_NORMAL = 0
@@ -106,15 +106,6 @@ def screening_values(story: Story, screening: ScreeningResult) -> dict[str, obje
     }
 
 
-async def _item_of(session: AsyncSession, story_id: int) -> int | None:
-    """The id of the story's queue item, if it has reached the queue."""
-    return (
-        await session.execute(
-            select(col(ModerationItem.id)).where(col(ModerationItem.story_id) == story_id)
-        )
-    ).scalar_one_or_none()
-
-
 async def receive_story(
     session: AsyncSession,
     *,
@@ -140,7 +131,7 @@ async def receive_story(
     if story.id is None or revision.id is None or revision.story_id != story.id:
         raise ValueError("flush the story and its revision first")
     flag_ids = [flag.id for flag in screening.flags]
-    item_id = await _item_of(session, story.id)
+    item_id = await item_of(session, story.id)
 
     if item_id is None:
         item = ModerationItem(
@@ -296,7 +287,7 @@ async def revise_story(
         NotAllowed: no such story, someone else's, or not waiting for changes; nothing
             was stored.
     """
-    item_id = await _item_of(session, story_id)
+    item_id = await item_of(session, story_id)
     if item_id is None:
         raise NotAllowed(Refusal.NOT_FOUND)
     view = await load(session, item_id)

@@ -9,21 +9,13 @@ from sqlmodel import col
 from moderation.actors import Storyteller
 from moderation.decisions import appeal, erase, erase_story_content, withdraw
 from moderation.errors import DecisionConflict, NotAllowed
-from moderation.transitions import row_id
-from storage.models import ModerationItem, Story, StoryState
-
-
-async def _item_id(session: AsyncSession, story_id: int) -> int | None:
-    return (
-        await session.execute(
-            select(col(ModerationItem.id)).where(col(ModerationItem.story_id) == story_id)
-        )
-    ).scalar_one_or_none()
+from moderation.transitions import item_of, row_id
+from storage.models import Story, StoryState
 
 
 async def withdraw_story(session: AsyncSession, *, story_id: int, participant_id: int) -> bool:
     """Withdraw one's story. False if it is not theirs or can no longer be withdrawn."""
-    item_id = await _item_id(session, story_id)
+    item_id = await item_of(session, story_id)
     if item_id is None:
         return False
     try:
@@ -35,7 +27,7 @@ async def withdraw_story(session: AsyncSession, *, story_id: int, participant_id
 
 async def appeal_story(session: AsyncSession, *, story_id: int, participant_id: int) -> bool:
     """Appeal one's rejected story (once). False if not possible."""
-    item_id = await _item_id(session, story_id)
+    item_id = await item_of(session, story_id)
     if item_id is None:
         return False
     try:
@@ -60,7 +52,7 @@ async def erase_stories(session: AsyncSession, *, participant_id: int) -> int:
         if state == StoryState.ERASED.value:
             continue
         story_id = row_id(raw_id)
-        item_id = await _item_id(session, story_id)
+        item_id = await item_of(session, story_id)
         if item_id is None:  # never reached the queue: no item, no audit event
             await erase_story_content(session, story_id)
             await session.execute(

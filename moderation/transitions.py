@@ -110,6 +110,15 @@ class ItemView:
         return row_id(self.item.id)
 
 
+async def item_of(session: AsyncSession, story_id: int) -> int | None:
+    """The id of the story's queue item, if it has reached the queue."""
+    return (
+        await session.execute(
+            select(col(ModerationItem.id)).where(col(ModerationItem.story_id) == story_id)
+        )
+    ).scalar_one_or_none()
+
+
 async def load(session: AsyncSession, item_id: int) -> ItemView:
     """Read an item fresh from the database, or refuse with ``not_found``."""
     row = (
