@@ -4,8 +4,12 @@
 Only stories whose moderation item is PUBLISHED appear, each with the text of its current
 revision (the one approved and published; never an earlier one a moderator redacted),
 credited exactly as the storyteller chose (:func:`~bot.review.delivery.credit_line`).
-Every page reads the state at request time and is not cached, so a story taken down,
-withdrawn or erased disappears from all of them at once.
+Each story is a card: its title (the moderator's, else its first sentence), text, credit
+with the countries in the page's language, the message to the host community, and share
+buttons (copy the link; the phone's own share sheet where there is one). Pages list all
+stories or those in one language or with one country (``?language=ar&country=SY``:
+an unknown value lists them all). The page of one story carries Open Graph and Twitter
+card tags, so a shared link previews with its title and opening words.
 
 The reader's language (``?lang=``, else Accept-Language) is used for the page and the
 country names; each story keeps its own language and direction.
@@ -16,31 +20,45 @@ from __future__ import annotations
 import html
 import re
 from email.utils import format_datetime as rfc822
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from bot.core.deps import Deps
+from bot.handlers.pledge import total_text
 from bot.i18n import N_, _
-from bot.i18n.formatting import format_day
+from bot.i18n.formatting import countries, country_name, format_day, language_name
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
 from bot.web.untrusted import bounded_int, path_id
-from storage.published import PublishedStory, published_stories
+from storage.pledges import pledge_total
+from storage.published import (
+    Facets,
+    PublishedStory,
+    WallFilter,
+    published_facets,
+    published_stories,
+)
 
 PAGE_SIZE = 20
 FEED_SIZE = 50
+EXCERPT_MAX = 200  # characters of a story in a link preview (og:description)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 # Characters XML 1.0 does not allow, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Accept-Language"}
+# Where a page's pledge count goes. Everything a person wrote is HTML-escaped, so no
+# story can contain this comment: only the template's own marker is replaced.
+PLEDGE_MARK = "<!--pledge-count-->"
 
 UI: dict[str, str] = {
     "skip": N_("Skip to the stories"),
@@ -49,6 +67,7 @@ UI: dict[str, str] = {
     "intro": N_("Migrants and refugees tell their own stories, in their own words."),
     "share": N_("Share your story"),
     "empty": N_("No stories are published yet."),
+    "no_match": N_("No published story matches this choice yet."),
     "newer": N_("Newer stories"),
     "older": N_("Older stories"),
     "all_stories": N_("All stories"),
@@ -56,12 +75,26 @@ UI: dict[str, str] = {
     "story_number": N_("Story #{number}"),
     "rss": N_("RSS feed"),
     "not_found": N_("This story is not published."),
+    "language": N_("Language"),
+    "all_languages": N_("All languages"),
+    "country": N_("Country"),
+    "all_countries": N_("All countries"),
+    "show": N_("Show stories"),
+    "copy_link": N_("Copy the link"),
+    "copied": N_("Link copied."),
+    "share_story": N_("Share this story"),
+    "take_pledge": N_("Take the pledge"),
 }
 
 
 def ui_strings() -> dict[str, str]:
     """The wall's words in the current locale."""
     return {key: _(text) for key, text in UI.items()}
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries("en"))
 
 
 class StoryWall:
@@ -87,6 +120,16 @@ class StoryWall:
     def story_url(self, story_id: int) -> str:
         return f"{self.base_url}/stories/{story_id}"
 
+    @property
+    def pledge_link(self) -> str | None:
+        """Where a reader takes the pledge: the web chat, else the Telegram bot."""
+        settings = self.deps.settings
+        if settings.web_chat_enabled:
+            return "/?start=pledge"
+        if settings.telegram_bot_token and settings.telegram_bot_username:
+            return f"https://t.me/{settings.telegram_bot_username}?start=pledge"
+        return None
+
     def _reader_locale(self, request: Request) -> tuple[str, str]:
         """The reader's locale (``?lang=`` when given, else the browser's
         Accept-Language), and what the page's own links carry (``""``: nothing chosen)."""
@@ -94,10 +137,23 @@ class StoryWall:
         locale = self.deps.translator.negotiate(chosen or request.headers.get("accept-language"))
         return locale, locale if chosen else ""
 
-    async def _page(self, request: Request, size: int) -> tuple[list[PublishedStory], int, bool]:
+    def _filter(self, params: QueryParams) -> WallFilter:
+        """The stories asked for: a language and a country we know, else all of them."""
+        language = params.get("language", "")[:32].replace("-", "_")
+        country = params.get("country", "")[:8].upper()
+        return WallFilter(
+            language=language if language in self.deps.translator.locales else None,
+            country=country if country in _country_codes() else None,
+        )
+
+    async def _page(
+        self, request: Request, size: int, only: WallFilter
+    ) -> tuple[list[PublishedStory], int, bool]:
         page = max(1, positive_int(request.query_params.get("page")))
         async with self.deps.db.transaction() as session:
-            found = await published_stories(session, limit=size + 1, offset=(page - 1) * size)
+            found = await published_stories(
+                session, limit=size + 1, offset=(page - 1) * size, only=only
+            )
         return found[:size], page, len(found) > size
 
     def _feed_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
@@ -105,6 +161,7 @@ class StoryWall:
         story = item.story
         return {
             "id": item.story_id,
+            "title": item.title,
             "text": item.text,
             "credit": credit_line(story, locale),
             "countries": {"origin": story.origin_country, "residence": story.current_country},
@@ -123,40 +180,57 @@ class StoryWall:
                 date=format_day(item.published_at, locale)
             ),
             "path": f"/stories/{item.story_id}",
+            "excerpt": excerpt(item.text),
         }
 
     # -- HTML -------------------------------------------------------------------------------
-    def _render(
-        self, request: Request, name: str, locale: str, context: dict[str, Any], status: int = 200
-    ) -> Response:
+    def _html(self, name: str, locale: str, context: dict[str, Any]) -> str:
+        """A page, rendered in ``locale`` (its pledge count still to be filled in)."""
         with self.deps.translator.use(locale) as active:
             full = {
                 "lang": active.replace("_", "-"),
                 "dir": "rtl" if is_rtl(active) else "ltr",
                 "t": ui_strings(),
                 "static_url": "/static",
+                "pledge_mark": PLEDGE_MARK,
+                "pledge_link": self.pledge_link,
                 **context,
             }
-            response = self.templates.TemplateResponse(request, name, full, status_code=status)
-        response.headers.update(NO_CACHE)
-        return response
+            return self.templates.env.get_template(name).render(full)
+
+    async def _respond(self, body: str, locale: str, status: int = 200) -> Response:
+        """The page with the live pledge count in the reader's language."""
+        async with self.deps.db.transaction() as session:
+            total = await pledge_total(session, self.deps.settings.default_campaign)
+        with self.deps.translator.use(locale) as active:
+            line = html.escape(total_text(total, active))
+        return HTMLResponse(body.replace(PLEDGE_MARK, line, 1), status, headers=NO_CACHE)
 
     async def index(self, request: Request) -> Response:
-        stories, page, more = await self._page(request, PAGE_SIZE)
+        only = self._filter(request.query_params)
+        stories, page, more = await self._page(request, PAGE_SIZE, only)
+        async with self.deps.db.transaction() as session:
+            facets = await published_facets(session)
         locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             entries = [self._page_entry(item, active) for item in stories]
-        return self._render(
-            request,
+            choices = _filter_choices(facets, only, active)
+        body = self._html(
             "wall_index.html",
             locale,
             {
                 "stories": entries,
+                "heading": "h2",
                 "share": "/?start=story" if self.deps.settings.web_chat_enabled else None,
-                "newer": _query(lang, page - 1) if page > 1 else None,
-                "older": _query(lang, page + 1) if more else None,
+                "filters": choices,
+                "chosen": only,
+                "page_lang": lang,
+                "filtered": bool(only.language or only.country),
+                "newer": _query(lang, page - 1, only) if page > 1 else None,
+                "older": _query(lang, page + 1, only) if more else None,
             },
         )
+        return await self._respond(body, locale)
 
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
@@ -166,27 +240,31 @@ class StoryWall:
             async with self.deps.db.transaction() as session:
                 found = await published_stories(session, limit=1, story_id=story_id)
         if not found:
-            return self._render(request, "wall_missing.html", locale, {}, status=404)
+            body = self._html("wall_missing.html", locale, {})
+            return await self._respond(body, locale, status=404)
         with self.deps.translator.use(locale) as active:
             entry = self._page_entry(found[0], active)
-        return self._render(request, "wall_story.html", locale, {"story": entry})
+        body = self._html("wall_story.html", locale, {"story": entry, "heading": "h1"})
+        return await self._respond(body, locale)
 
     # -- feeds ------------------------------------------------------------------------------
     async def json_feed(self, request: Request) -> Response:
-        stories, page, more = await self._page(request, FEED_SIZE)
+        only = self._filter(request.query_params)
+        stories, page, more = await self._page(request, FEED_SIZE, only)
         locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             items = [self._feed_entry(item, active) for item in stories]
         body = {
             "stories": items,
             "locale": locale.replace("_", "-"),
-            "next": f"{self.base_url}/stories.json{_query(lang, page + 1)}" if more else None,
+            "next": f"{self.base_url}/stories.json{_query(lang, page + 1, only)}" if more else None,
         }
         return JSONResponse(body, headers=NO_CACHE)
 
     async def rss_feed(self, request: Request) -> Response:
+        only = self._filter(request.query_params)
         async with self.deps.db.transaction() as session:
-            stories = await published_stories(session, limit=FEED_SIZE)
+            stories = await published_stories(session, limit=FEED_SIZE, only=only)
         locale, _lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             rss = ET.Element("rss", version="2.0")
@@ -200,13 +278,39 @@ class StoryWall:
             for item in stories:
                 entry = ET.SubElement(channel, "item")
                 url = self.story_url(item.story_id)
-                _text(entry, "title", _(UI["story_number"]).format(number=item.story_id))
+                # Some readers render a title as HTML: escaped as the description is.
+                _text(entry, "title", html.escape(item.title, quote=False))
                 _text(entry, "link", url)
                 _text(entry, "guid", url).set("isPermaLink", "true")
                 _text(entry, "pubDate", rfc822(item.published_at))
                 _text(entry, "description", _description(item, active))
         body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
         return Response(body, media_type=RSS_TYPE, headers=NO_CACHE)
+
+
+def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
+    """The opening words of ``text`` on one line, at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def _filter_choices(facets: Facets, only: WallFilter, locale: str) -> dict[str, Any]:
+    """The filter form's options: the languages (each in its own words) and countries
+    (in the page's language, sorted by name) that published stories have."""
+    languages = [
+        (code.replace("_", "-"), language_name(code), code == only.language)
+        for code in facets.languages
+    ]
+    named = sorted(
+        ((code, country_name(code, locale)) for code in facets.countries),
+        key=lambda pair: pair[1].casefold(),
+    )
+    found = [(code, name, code == only.country) for code, name in named]
+    return {"languages": languages, "countries": found}
 
 
 def _description(item: PublishedStory, locale: str) -> str:
@@ -225,8 +329,12 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return element
 
 
-def _query(lang: str, page: int) -> str:
+def _query(lang: str, page: int, only: WallFilter | None = None) -> str:
     params = {"lang": lang} if lang else {}
+    if only is not None and only.language:
+        params["language"] = only.language.replace("_", "-")
+    if only is not None and only.country:
+        params["country"] = only.country
     if page > 1:
         params["page"] = str(page)
     return f"?{urlencode(params)}" if params else ""
