@@ -65,6 +65,7 @@ from storage.models import (
     StoryRevision,
     StoryState,
 )
+from storage.thanks import delete_story_thanks
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +451,7 @@ async def erase_story_content(session: AsyncSession, story_id: int) -> None:
 
     Revisions keep their number and content hash (the audit log refers to them) but lose
     their text; media references are deleted; credit, message and countries are cleared;
-    outbox payloads about the story are emptied.
+    outbox payloads about the story are emptied; the thanks readers sent it are deleted.
     """
     await session.execute(
         update(StoryRevision)
@@ -481,6 +482,7 @@ async def erase_story_content(session: AsyncSession, story_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     await scrub_messages(session, story_id=story_id)
+    await delete_story_thanks(session, story_id)  # readers' words to the storyteller
 
 
 async def erase(

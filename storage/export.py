@@ -14,6 +14,8 @@ to. What is in it, and what is not:
 - what moderation decided about each story (state changes, their time and reason code,
   the kinds of screening flags), never a moderator's identity or internal note;
 - pledges, with the name and country given;
+- the readers' thanks each story received (those delivered to them: the words and the
+  name the reader signed with, nothing else of the reader);
 - the web chat transcript.
 """
 
@@ -30,6 +32,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage import thanks
 from storage.models import (
     Conversation,
     ModerationEvent,
@@ -40,6 +43,7 @@ from storage.models import (
     Story,
     StoryMedia,
     StoryRevision,
+    Thanks,
     WebChatMessage,
 )
 
@@ -277,6 +281,7 @@ async def _story(session: AsyncSession, story: Story, files: _Files) -> dict[str
             ],
         },
         "published_on": sorted({p.platform for p in publications}),
+        "thanks_received": [_thanks_received(t) for t in await thanks.received(session, story.id)],
     }
 
 
@@ -309,6 +314,10 @@ def _pledge(pledge: Pledge) -> dict[str, Any]:
         "pledged_at": _time(pledge.created_at),
         "withdrawn_at": _time(pledge.withdrawn_at),
     }
+
+
+def _thanks_received(row: Thanks) -> dict[str, Any]:
+    return {"text": row.text, "phrase": row.phrase, "signed": row.signed}
 
 
 def _message(row: WebChatMessage, number: int, files: _Files) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from bot.core.dialog import DialogEngine
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.handlers.review import Review
+from bot.handlers.thanks import switch_choice
 from bot.i18n import _
 from bot.i18n.formatting import format_day
 from moderation.storyteller import appeal_story, withdraw_story
@@ -68,6 +69,7 @@ async def my_stories(turn: Turn) -> None:
                     _("Withdraw story #{number}").format(number=story.id),
                 )
             )
+    choices.append(switch_choice(turn.participant.thanks_enabled))  # readers' thanks
     turn.say("\n".join(lines), choices)
 
 

@@ -34,6 +34,7 @@ from storage.models import (
     Story,
     WebChatMessage,
 )
+from storage.thanks import forget_reader
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ async def erase_everything(turn: Turn, review: Review) -> None:
         await session.delete(row)
     await session.execute(delete(WebChatMessage).where(col(WebChatMessage.participant_id) == pid))
     await forget_export_links(session, pid)
+    await forget_reader(session, participant.identity_key)  # thanks they sent as a reader
     participant.display_name = None
     participant.consent_version = None
     participant.consent_at = None

@@ -17,6 +17,7 @@ from bot.handlers import (
     revise,
     story,
     story_form,
+    thanks,
 )
 from bot.handlers.review import Review
 from bot.i18n import _
@@ -32,6 +33,7 @@ def build_router(review: Review) -> Router:
     engine.flows["story"] = story.build_story_flow(engine, review)
     engine.flows["pledge"] = pledge.build_pledge_flow()
     engine.flows["revise"] = revise.build_revise_flow(review)
+    engine.flows["thanks"] = thanks.build_thanks_flow()
 
     async def fallback(turn: Turn) -> None:
         if turn.inbound.command:
@@ -136,4 +138,10 @@ def build_router(review: Review) -> Router:
         await mystories.on_story_choice(turn, value, review, engine)
 
     router.choice("mystory", on_story_choice)
+
+    async def on_thank(turn: Turn, value: str) -> None:
+        await thanks.start_thanks(turn, engine, value)
+
+    router.choice("thank", on_thank)  # a reader thanks a story's storyteller
+    router.choice("thanks", thanks.on_switch)  # a storyteller turns thanks off or on
     return router

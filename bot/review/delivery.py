@@ -19,6 +19,7 @@ from bot.i18n.formatting import country_name
 from bot.review.cards import load_card, render_card, render_placeholder
 from bot.review.notices import render_notice
 from bot.review.service import ReviewService
+from bot.review.thanks import ThanksDesk
 from moderation import decisions
 from moderation.errors import DecisionConflict, NotAllowed
 from storage.models import Participant, Publication, Story, StoryMedia, StoryRevision
@@ -38,11 +39,13 @@ class FeedPublisher:
 
 class ReviewDelivery:
     """Renders queued payloads (``message``, ``notification``, ``card``, ``publish``,
-    ``takedown``) and records what a send created (a card, a channel post)."""
+    ``takedown``, readers' ``thanks`` and their ``thanks_card``) and records what a send
+    created (a card, a channel post, a thank-you delivered)."""
 
     def __init__(self, deps: Deps, review: ReviewService) -> None:
         self.deps = deps
         self.review = review
+        self.thanks = ThanksDesk(deps)
 
     async def render(self, due: DueMessage) -> Outgoing | None:
         payload = due.payload
@@ -54,10 +57,15 @@ class ReviewDelivery:
             return await self._publish(due)
         if "takedown" in payload:
             return Outgoing(text="", delete_of=str(payload["takedown"]["message_id"]))
+        if "thanks" in payload or "thanks_card" in payload:
+            return await self.thanks.render(payload)
         return await render_message(due)
 
     async def after_send(self, due: DueMessage, message_id: str | None) -> None:
         payload = due.payload
+        if "thanks" in payload:  # sent, whether or not the platform names the message
+            await self.thanks.delivered(payload)
+            return
         if message_id is None:
             return
         if "card" in payload:

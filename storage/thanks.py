@@ -1,0 +1,154 @@
+"""Readers' thank-you messages: the queries moderation, erasure and the export share.
+
+What a thank-you may say and when it is refused lives in :mod:`moderation.thanks`;
+this module only reads and writes rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.db import dialect_insert
+from storage.models import StoryStats, Thanks, ThanksState
+
+# Kept in place of a reader's key once they erased their data: their delivered and
+# rejected thanks stay with the story, linked to nobody.
+ERASED_READER = "erased"
+
+
+async def count_by_reader(session: AsyncSession, reader_key: str, since: datetime) -> int:
+    """How many thanks a reader sent since ``since`` (any state)."""
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    col(Thanks.reader_key) == reader_key, col(Thanks.created_at) >= since
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def has_thanked(session: AsyncSession, story_id: int, reader_key: str) -> bool:
+    """Whether the reader already sent a thank-you for the story (any state)."""
+    found = (
+        await session.execute(
+            select(col(Thanks.id))
+            .where(col(Thanks.story_id) == story_id, col(Thanks.reader_key) == reader_key)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return found is not None
+
+
+async def pending_for_story(session: AsyncSession, story_id: int) -> int:
+    """How many thanks of the story wait for a moderator."""
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    col(Thanks.story_id) == story_id,
+                    col(Thanks.state) == ThanksState.PENDING.value,
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def pending_thanks(session: AsyncSession, *, limit: int = 100) -> list[Thanks]:
+    """The thanks waiting for a moderator, oldest first."""
+    return list(
+        (
+            await session.execute(
+                select(Thanks)
+                .where(col(Thanks.state) == ThanksState.PENDING.value)
+                .order_by(col(Thanks.created_at), col(Thanks.id))
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def move(
+    session: AsyncSession,
+    thanks_id: int,
+    *,
+    from_state: ThanksState,
+    to_state: ThanksState,
+    values: dict[str, object] | None = None,
+) -> bool:
+    """One conditional UPDATE: the row moves only if it is still in ``from_state``.
+
+    Two moderators deciding at once: the second UPDATE waits for the first row lock
+    (PostgreSQL) or transaction (SQLite), then finds the state changed and moves nothing.
+    """
+    result = await session.execute(
+        update(Thanks)
+        .where(col(Thanks.id) == thanks_id, col(Thanks.state) == from_state.value)
+        .values(state=to_state.value, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def count_delivered(session: AsyncSession, story_id: int) -> None:
+    """Add one delivered thank-you to the story's aggregate."""
+    await session.execute(
+        dialect_insert(session, StoryStats)
+        .values(story_id=story_id, reads=0, thanks=1)
+        .on_conflict_do_update(
+            index_elements=["story_id"], set_={"thanks": col(StoryStats.thanks) + 1}
+        )
+    )
+
+
+async def delete_story_thanks(session: AsyncSession, story_id: int) -> None:
+    """A story's erasure: every thank-you it received goes with its text."""
+    await session.execute(
+        delete(Thanks)
+        .where(col(Thanks.story_id) == story_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def forget_reader(session: AsyncSession, reader_key: str) -> None:
+    """A reader's erasure: what has not reached a storyteller yet is deleted; what has
+    (or was rejected) stays with the story, without the reader's key or name."""
+    await session.execute(
+        delete(Thanks)
+        .where(
+            col(Thanks.reader_key) == reader_key,
+            col(Thanks.state).in_((ThanksState.PENDING.value, ThanksState.PASSED.value)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Thanks)
+        .where(col(Thanks.reader_key) == reader_key)
+        .values(reader_key=ERASED_READER, signed=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def received(session: AsyncSession, story_id: int) -> list[Thanks]:
+    """The thanks delivered to the story's storyteller, oldest first."""
+    return list(
+        (
+            await session.execute(
+                select(Thanks)
+                .where(
+                    col(Thanks.story_id) == story_id,
+                    col(Thanks.state) == ThanksState.DELIVERED.value,
+                )
+                .order_by(col(Thanks.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
