@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bot.core.dialog import DialogEngine
 from bot.core.events import Choice
 from bot.core.turn import Turn
@@ -15,6 +17,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Open the menu")),
     ("story", N_("Share your story")),
     ("pledge", N_("Take the pledge")),
+    ("stories", N_("Read stories")),
     ("mystories", N_("See what happened to your stories")),
     ("unpledge", N_("Withdraw your pledge")),
     ("language", N_("Choose your language")),
@@ -37,6 +40,7 @@ def menu_choices(turn: Turn, engine: DialogEngine) -> tuple[Choice, ...]:
     return (
         Choice("menu:story", story_label),
         Choice("menu:pledge", _("🤝 Take the pledge")),
+        Choice("menu:stories", _("📚 Read stories")),
         Choice("menu:mystories", _("🗂 My stories")),
         Choice("menu:language", _("🌐 Language")),
         Choice("menu:privacy", _("🔒 Privacy & my data")),
@@ -49,6 +53,16 @@ def show_menu(turn: Turn, engine: DialogEngine, text: str | None = None) -> None
         text or _("What would you like to do?"),
         menu_choices(turn, engine),
     )
+
+
+def start_link(turn: Turn, payload: str) -> str:
+    """A link that opens the bot with ``/start <payload>``: the Telegram bot for someone
+    on Telegram (when its username is set), else the web chat."""
+    settings = turn.deps.settings
+    username = settings.telegram_bot_username.lstrip("@")
+    if turn.inbound.platform == "telegram" and username:
+        return f"https://t.me/{username}?start={quote(payload)}"
+    return f"{settings.resolved_public_url}/?start={quote(payload)}"
 
 
 def welcome_text() -> str:

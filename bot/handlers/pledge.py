@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -12,9 +11,11 @@ from bot.core.dialog import DialogEngine, Finish, Flow, Invalid, Next, Prompt, R
 from bot.core.events import Choice, InboundKind
 from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt
+from bot.handlers.menu import start_link
+from bot.handlers.stories import NEXT as NEXT_STORY
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, format_day
-from storage import pledges
+from storage import pledges, reading
 from storage.models import Campaign, Pledge, PledgeState
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,8 @@ async def pledge_text(turn: Turn, campaign: str) -> str:
 
 
 def share_link(turn: Turn, campaign: str) -> str:
-    settings = turn.deps.settings
-    payload = "pledge" if campaign == settings.default_campaign else f"pledge-{campaign}"
-    if turn.inbound.platform == "telegram" and settings.telegram_bot_username:
-        return f"https://t.me/{settings.telegram_bot_username}?start={quote(payload)}"
-    return f"{settings.resolved_public_url}/?start={quote(payload)}"
+    default = campaign == turn.deps.settings.default_campaign
+    return start_link(turn, "pledge" if default else f"pledge-{campaign}")
 
 
 async def total_line(turn: Turn, campaign: str) -> str:
@@ -140,13 +138,16 @@ _country_accept = country_accept("country")
 
 async def thanks(turn: Turn) -> None:
     campaign = campaign_id(turn)
+    choices = [Choice("share", _("📣 Share the pledge"), url=share_link(turn, campaign))]
+    if await reading.any_published(turn.session):
+        choices.append(Choice(NEXT_STORY, _("📖 Meet someone your pledge stands with")))
     turn.say(
         _("Thank you for standing with refugees and migrants! 💛")
         + "\n"
         + await total_line(turn, campaign)
         + "\n"
         + _("Share the pledge so more people join:"),
-        (Choice("share", _("📣 Share the pledge"), url=share_link(turn, campaign)),),
+        choices,
     )
 
 

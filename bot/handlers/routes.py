@@ -15,6 +15,7 @@ from bot.handlers import (
     pledge,
     privacy,
     revise,
+    stories,
     story,
     story_form,
     thanks,
@@ -58,6 +59,8 @@ def build_router(review: Review) -> Router:
             await pledge.start_pledge(turn, engine)
         elif match := CAMPAIGN.match(payload):
             await pledge.start_pledge(turn, engine, match.group(1))
+        elif match := stories.STORY_LINK.match(payload):
+            await stories.open_story(turn, int(match.group(1)), engine)
         else:
             if (match := REFERRAL.match(payload)) and not turn.participant.referral:
                 turn.participant.referral = match.group(1)
@@ -96,6 +99,7 @@ def build_router(review: Review) -> Router:
     menu_actions = {
         "story": start_story,
         "pledge": start_pledge,
+        "stories": stories.read_stories,
         "mystories": mystories.my_stories,
         "language": ask_language,
         "privacy": show_privacy,
@@ -112,6 +116,7 @@ def build_router(review: Review) -> Router:
         "help": help_,
         "story": start_story,
         "pledge": start_pledge,
+        "stories": stories.read_stories,
         "mystories": mystories.my_stories,
         "unpledge": pledge.unpledge,
         "language": ask_language,
@@ -138,6 +143,11 @@ def build_router(review: Review) -> Router:
         await mystories.on_story_choice(turn, value, review, engine)
 
     router.choice("mystory", on_story_choice)
+
+    async def on_stories_choice(turn: Turn, value: str) -> None:
+        await stories.on_stories_choice(turn, value, engine)
+
+    router.choice("stories", on_stories_choice)
 
     async def on_thank(turn: Turn, value: str) -> None:
         await thanks.start_thanks(turn, engine, value)
