@@ -39,6 +39,7 @@ from bot.core.media import MediaIntake
 from bot.core.outbox import OutboxDispatcher
 from bot.core.service import BotCore
 from bot.data_dir import prepare_data_dir
+from bot.facts import load_facts
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from bot.handlers.routes import build_router
 from bot.i18n.translator import Translator
@@ -146,7 +147,9 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     # Media re-encoded on arrival: every platform's files go to the store.
     intake = MediaIntake(deps.media, deps.hasher, max_bytes=settings.media_max_bytes)
     review = ReviewService(deps)
-    core = BotCore(deps, build_router(review), media=intake)
+    # A broken facts file stops the start here, its message naming the fact and field.
+    facts = load_facts(settings.facts_file)
+    core = BotCore(deps, build_router(review, facts), media=intake)
     webchat = WebChat(core, session_secret=secrets.session)
     delivery = ReviewDelivery(deps, review)
     dispatcher = OutboxDispatcher(

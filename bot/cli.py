@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade"], help="apply all migrations")
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["check"], help="check every catalog is complete")
+    facts = sub.add_parser("facts", help="the facts /facts answers with")
+    facts.add_argument(
+        "action", choices=["check"], help="check the facts file and that every fact is translated"
+    )
     _moderators_parser(sub)
     args = parser.parse_args(argv)
     # Every file this process creates (database, WAL, media, secrets) is its own alone.
@@ -182,13 +186,23 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level)
     if args.command == "run":
-        run(settings)
+        from bot.facts import FactsError
+
+        try:
+            run(settings)
+        except FactsError as exc:  # the file operators edit: say what is wrong, no traceback
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "db":
         db_upgrade(settings)
     elif args.command == "i18n":
         from bot.i18n.check import main as check_catalogs
 
         return check_catalogs()
+    elif args.command == "facts":
+        from bot.facts.check import main as check_facts
+
+        return check_facts(settings.facts_file)
     elif args.command == "moderators":
         return moderators(settings, args)
     return 0

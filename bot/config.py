@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     consent_version: str = "2026-11"
     default_campaign: str = "together"
     web_chat_enabled: bool = True
+    # The facts /facts answers with (a JSON file; format in the README, section Facts).
+    facts_file: Path | None = Field(
+        default=None, description="The facts data file (default: the packaged bot/facts/facts.json)"
+    )
 
     # Telegram
     telegram_bot_token: SecretStr | None = None
@@ -92,7 +96,9 @@ class Settings(BaseSettings):
     # its turn, an outbox row) before another replica takes it over after a crash.
     outbox_lease_seconds: int = Field(default=30, ge=1)
 
-    @field_validator("telegram_bot_token", "slack_bot_token", "slack_app_token", mode="before")
+    @field_validator(
+        "telegram_bot_token", "slack_bot_token", "slack_app_token", "facts_file", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -7,7 +7,9 @@ import re
 from bot.core.dialog import DialogEngine
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.facts import FactBook
 from bot.handlers import (
+    facts,
     language,
     menu,
     moderators,
@@ -27,9 +29,9 @@ REFERRAL = re.compile(r"^ref-([A-Za-z0-9_-]{1,48})$")
 CAMPAIGN = re.compile(r"^pledge-([A-Za-z0-9_-]{1,48})$")
 
 
-def build_router(review: Review) -> Router:
+def build_router(review: Review, fact_book: FactBook) -> Router:
     """Every command and choice, wired; ``review`` is the moderators' side the handlers
-    tell of new and changed stories."""
+    tell of new and changed stories, ``fact_book`` the facts /facts answers with."""
     engine = DialogEngine({})
     engine.flows["story"] = story.build_story_flow(engine, review)
     engine.flows["pledge"] = pledge.build_pledge_flow()
@@ -86,6 +88,9 @@ def build_router(review: Review) -> Router:
     async def show_privacy(turn: Turn) -> None:
         privacy.show_privacy(turn)
 
+    async def show_facts(turn: Turn) -> None:
+        facts.show_facts(turn, fact_book)
+
     async def cancel(turn: Turn) -> None:
         menu.show_menu(turn, engine, _("There is nothing to cancel right now."))
 
@@ -101,6 +106,7 @@ def build_router(review: Review) -> Router:
         "pledge": start_pledge,
         "stories": stories.read_stories,
         "mystories": mystories.my_stories,
+        "facts": show_facts,
         "language": ask_language,
         "privacy": show_privacy,
         "help": help_,
@@ -118,6 +124,7 @@ def build_router(review: Review) -> Router:
         "pledge": start_pledge,
         "stories": stories.read_stories,
         "mystories": mystories.my_stories,
+        "facts": show_facts,
         "unpledge": pledge.unpledge,
         "language": ask_language,
         "privacy": show_privacy,
@@ -133,6 +140,11 @@ def build_router(review: Review) -> Router:
     router.form(submit_form)
     router.choice("menu", on_menu)
     router.choice("lang", on_language)
+
+    async def on_facts_choice(turn: Turn, value: str) -> None:
+        facts.on_facts_choice(turn, value, fact_book)
+
+    router.choice("facts", on_facts_choice)
 
     async def on_privacy_choice(turn: Turn, value: str) -> None:
         await privacy.on_privacy_choice(turn, value, review)
