@@ -70,12 +70,9 @@ async def test_a_card_from_the_menu_and_the_command(bot: Bot) -> None:
     assert "Their message to the people of Japan: “Thank you for welcoming us.”" in chat.text
     assert "👁 Read 1 time" in chat.text
     assert "This story is in" not in chat.text  # the reader's own language is not marked
-    assert chat.labels == [
-        "➡️ Another story",
-        "🌍 Stories from a country",
-        "📣 Share this story",
-        "☰ Menu",
-    ]
+    for label in ("➡️ Another story", "🌍 Stories from a country", "📣 Share this story"):
+        assert label in chat.labels
+    assert chat.labels[-1] == "☰ Menu"
     await chat.send(f"/start s-{story_id}")  # a link opens it again
     assert shown(chat) == story_id and "👁 Read 2 times" in chat.text
     await chat.send("/stories")  # but never twice in a row as "a story"
