@@ -49,6 +49,7 @@ from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from bot.web.dashboard import Dashboard
 from bot.web.export import ExportPages
+from bot.web.thanks_queue import ThanksQueue
 from bot.web.wall import StoryWall
 from moderation.screening import Screener
 from storage import outbox
@@ -244,6 +245,7 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
     # -- moderation dashboard and public story wall --
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()
+        routes += ThanksQueue(bot.dashboard).routes()  # readers' thanks, one click each
     routes += StoryWall(bot.deps).routes()
     routes += ExportPages(bot.deps).routes()  # a person's copy of their data (/privacy)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))

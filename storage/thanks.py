@@ -6,6 +6,7 @@ this module only reads and writes rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import dialect_insert
-from storage.models import StoryStats, Thanks, ThanksState
+from storage.models import Participant, Story, StoryStats, Thanks, ThanksState
 
 # Kept in place of a reader's key once they erased their data: their delivered and
 # rejected thanks stay with the story, linked to nobody.
@@ -152,3 +153,28 @@ async def received(session: AsyncSession, story_id: int) -> list[Thanks]:
         .scalars()
         .all()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryThanks:
+    """What a story's card says of thanks: whether its storyteller takes them now, and
+    how many reached them."""
+
+    accepted: bool
+    received: int
+
+
+async def story_thanks(session: AsyncSession, story_id: int) -> StoryThanks:
+    accepted = (
+        await session.execute(
+            select(col(Participant.thanks_enabled))
+            .join(Story, col(Story.participant_id) == col(Participant.id))
+            .where(col(Story.id) == story_id)
+        )
+    ).scalar_one_or_none()
+    received = (
+        await session.execute(
+            select(col(StoryStats.thanks)).where(col(StoryStats.story_id) == story_id)
+        )
+    ).scalar_one_or_none()
+    return StoryThanks(accepted=bool(accepted), received=int(received or 0))

@@ -10,7 +10,8 @@ round began with (so the next one differs); nothing links a reader to a story an
 else.
 
 Choices are ``stories:next``, ``stories:countries``, ``stories:from:<country code>``
-and ``stories:share:<story id>``. ``/start s-<story id>`` (a shared link) opens one story.
+and ``stories:share:<story id>``, and ``thank:<story id>`` (Say thank you, while the
+storyteller takes thanks). ``/start s-<story id>`` (a shared link) opens one story.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.i18n.formatting import babel_locale, country_name, format_count, isolat
 from bot.review.delivery import credit_line
 from storage import reading
 from storage.reading import ReadableStory
+from storage.thanks import StoryThanks, story_thanks
 
 PREFIX = "stories"
 NEXT = f"{PREFIX}:next"
@@ -112,7 +114,8 @@ async def show_story(turn: Turn, story: ReadableStory, country: str | None = Non
     """Show ``story``'s card and count the read (in this turn's transaction)."""
     reads = await reading.count_read(turn.session, story.story_id)
     turn.draft[LAST_STORY] = story.story_id
-    card = story_card(turn, story, reads=reads, country=country)
+    thanks = await story_thanks(turn.session, story.story_id)
+    card = story_card(turn, story, reads=reads, country=country, thanks=thanks)
     turn.say(card.text, card.choices)
     if card.media:
         turn.replies[-1] = dataclasses.replace(turn.replies[-1], media=card.media)
@@ -132,7 +135,12 @@ async def open_story(turn: Turn, story_id: int, engine: DialogEngine) -> None:
 
 
 def story_card(
-    turn: Turn, story: ReadableStory, *, reads: int, country: str | None = None
+    turn: Turn,
+    story: ReadableStory,
+    *,
+    reads: int,
+    country: str | None = None,
+    thanks: StoryThanks | None = None,
 ) -> Outgoing:
     """The card of ``story`` for this reader: text, files and choices."""
     locale = turn.locale
@@ -162,16 +170,25 @@ def story_card(
             count=format_count(reads, locale)
         ),
     ]
+    if thanks is not None and thanks.received:
+        lines.append(
+            ngettext(
+                "💛 Thanked by {count} reader", "💛 Thanked by {count} readers", thanks.received
+            ).format(count=format_count(thanks.received, locale))
+        )
+    accepts_thanks = thanks is not None and thanks.accepted
     return Outgoing(
         text="\n".join(lines),
-        choices=card_choices(turn, story, country=country),
+        choices=card_choices(turn, story, country=country, thanks=accepts_thanks),
         media=_files(turn, story),
         locale=locale,
     )
 
 
-def card_choices(turn: Turn, story: ReadableStory, *, country: str | None) -> tuple[Choice, ...]:
-    """What a reader can do from a card."""
+def card_choices(
+    turn: Turn, story: ReadableStory, *, country: str | None, thanks: bool = False
+) -> tuple[Choice, ...]:
+    """What a reader can do from a card (``thanks``: its storyteller takes thanks now)."""
     choices: list[Choice] = []
     if country:
         choices += [
@@ -186,7 +203,8 @@ def card_choices(turn: Turn, story: ReadableStory, *, country: str | None) -> tu
     else:
         choices += [Choice(NEXT, _("➡️ Another story")), _by_country()]
     choices.append(Choice(f"{PREFIX}:share:{story.story_id}", _("📣 Share this story")))
-    # Say thank you (``thank:<story id>``, bot/handlers/thanks.py) belongs here.
+    if thanks:  # bot/handlers/thanks.py
+        choices.append(Choice(f"thank:{story.story_id}", _("💛 Say thank you")))
     page = page_link(turn, story.story_id)
     if story.files and page and turn.inbound.platform in _FILES_ON_THE_PAGE:
         choices.append(Choice("page", _("🌐 Open the story's page"), url=page))

@@ -102,6 +102,7 @@ CREDIT_LABELS: dict[str, str] = {
 UI: dict[str, str] = {
     "title": N_("Moderation"),
     "queue": N_("Queue"),
+    "thanks_queue": N_("Thanks from readers"),
     "sign_out": N_("Sign out"),
     "signed_in_as": N_("Signed in as {who} ({role})"),
     "sign_in_title": N_("Sign in to moderation"),

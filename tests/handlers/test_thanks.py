@@ -226,3 +226,39 @@ async def test_a_storyteller_who_erases_their_data_takes_their_thanks_with_them(
     await storyteller.tap("Yes, erase everything")
     async with bot.deps.db.transaction() as session:
         assert (await session.execute(select(Thanks))).first() is None
+
+
+async def test_the_story_card_offers_thanks_and_shows_how_many_reached_the_storyteller(
+    bot: Bot,
+) -> None:
+    await published(bot)
+    chat = reader(bot)
+    await chat.send("/stories")
+    assert "💛 Say thank you" in chat.labels and "Thanked" not in chat.text
+    await chat.tap("Say thank you")
+    await chat.tap("You are welcome here")
+    await chat.tap("Stay anonymous")
+    await chat.tap("Send")
+    await pass_all(bot)
+
+    other = reader(bot, "yuki")
+    await other.send("/stories")
+    assert "💛 Thanked by 1 reader" in other.text
+    storyteller = MemoryChat(bot.core, user_id="amina")
+    await storyteller.press("thanks:off")
+    third = reader(bot, "sami")
+    await third.send("/stories")
+    assert "Say thank you" not in " ".join(third.labels)
+    assert "💛 Thanked by 1 reader" in third.text
+
+
+async def test_a_reader_whose_words_read_as_a_crisis_is_sent_help_at_once(bot: Bot) -> None:
+    story_id = await published(bot)
+    chat = reader(bot)
+    await chat.press(f"thank:{story_id}")
+    await chat.send("I want to kill myself, but your story gave me hope.")
+    await chat.tap("Stay anonymous")
+    await chat.tap("Send")
+    assert "with a moderator" in chat.text
+    assert "You are not alone" in chat.text
+    assert (await only_thanks(bot)).state == ThanksState.PENDING

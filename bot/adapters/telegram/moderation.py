@@ -20,6 +20,8 @@ from bot.core.events import Outgoing
 from bot.i18n import _
 from bot.review.cards import reason_choices
 from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
+from bot.review.thanks import CHOICE_PREFIX as THANKS_PREFIX
+from bot.review.thanks import ThanksDesk
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ class TelegramModerationGroup:
                 await self._on_message(update.message)
 
     async def _on_button(self, query: CallbackQuery) -> None:
+        if (query.data or "").startswith(f"{THANKS_PREFIX}:"):
+            await self._on_thanks_button(query)
+            return
         request = ActionRequest.parse(query.data or "")
         if request is None:
             await self._answer(query, _("This button is no longer valid."), alert=True)
@@ -102,6 +107,21 @@ class TelegramModerationGroup:
                 )
             except tg.TelegramError:
                 log.debug("reason question not edited", extra={"item_id": request.item_id})
+
+    async def _on_thanks_button(self, query: CallbackQuery) -> None:
+        """Pass or Reject on a reader's thank-you; the card then says what happened."""
+        desk = ThanksDesk(self.deps)
+        outcome = await desk.decide_from(PLATFORM, str(query.from_user.id), query.data or "")
+        await self._answer(query, outcome.message, alert=not outcome.ok)
+        if outcome.settled and query.message is not None:
+            try:  # in place of the card, and without its buttons
+                await self.bot.edit_message_text(
+                    outcome.message,
+                    chat_id=query.message.chat.id,
+                    message_id=query.message.message_id,
+                )
+            except tg.TelegramError:
+                log.debug("thanks card not edited", extra={"thanks_id": outcome.thanks_id})
 
     async def _on_message(self, message: Message) -> None:
         command = (message.text or "").split()[0].split("@")[0].lower()
