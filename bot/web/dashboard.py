@@ -504,17 +504,29 @@ class Dashboard:
             return self._message_page(request, "not_found", 404)
         return await self._item_page(request, who, item_id)
 
-    async def act(self, request: Request) -> Response:
-        """One form's action through the facade; answers with the item as it is now."""
+    async def posted_form(
+        self, request: Request, id_param: str
+    ) -> tuple[SignedIn, dict[str, str], int] | Response:
+        """A form posted about one row (its id is ``id_param`` in the path): the moderator,
+        the checked fields and the id; or the page refusing it (not signed in, cross-site
+        or forged, no such id)."""
         who = await self._signed_in(request)
         if who is None:
             return self._message_page(request, "refused", 401)
         form = await self._checked_form(request, who)
         if form is None:
             return self._message_page(request, "refused", 403)
-        item_id = path_id(request, "item_id")
-        if item_id is None:
+        row_id = path_id(request, id_param)
+        if row_id is None:
             return self._message_page(request, "not_found", 404)
+        return who, form, row_id
+
+    async def act(self, request: Request) -> Response:
+        """One form's action through the facade; answers with the item as it is now."""
+        posted = await self.posted_form(request, "item_id")
+        if isinstance(posted, Response):
+            return posted
+        who, form, item_id = posted
         try:
             action = ReviewAction(form.get("action", ""))
             version = int(form.get("version", ""))

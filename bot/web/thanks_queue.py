@@ -20,7 +20,6 @@ from bot.i18n.formatting import format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.thanks import PendingThanks, ThanksDesk, ThanksOutcome, Verdict
 from bot.web.dashboard import PREFIX, Dashboard, SignedIn, _language_label, flagged_pieces
-from bot.web.untrusted import path_id
 from moderation.transitions import as_utc
 from storage.models import utcnow
 
@@ -68,20 +67,14 @@ class ThanksQueue:
 
     async def decide(self, request: Request) -> Response:
         """One Pass or Reject; answers with the queue as it is now and what happened."""
-        board = self.dashboard
-        who = await board._signed_in(request)
-        if who is None:
-            return board._message_page(request, "refused", 401)
-        form = await board._checked_form(request, who)
-        if form is None:
-            return board._message_page(request, "refused", 403)
-        thanks_id = path_id(request, "thanks_id")
-        if thanks_id is None:
-            return board._message_page(request, "not_found", 404)
+        posted = await self.dashboard.posted_form(request, "thanks_id")
+        if isinstance(posted, Response):
+            return posted
+        who, form, thanks_id = posted
         try:
             verdict = Verdict(form.get("action", ""))
         except ValueError:
-            return board._message_page(request, "bad_request", 400)
+            return self.dashboard._message_page(request, "bad_request", 400)
         outcome = await self.desk.decide(who.moderator, thanks_id, verdict)
         return await self._page(request, who, outcome=outcome, status=200 if outcome.ok else 409)
 

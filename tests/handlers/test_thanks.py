@@ -47,6 +47,12 @@ async def only_thanks(bot: Bot) -> Thanks:
         return (await session.execute(select(Thanks))).scalar_one()
 
 
+async def erase_my_data(chat: MemoryChat) -> None:
+    await chat.send("/privacy")
+    await chat.tap("Erase all my data")
+    await chat.tap("Yes, erase everything")
+
+
 async def pass_all(bot: Bot) -> None:
     desk = ThanksDesk(bot.deps)
     for pending in await desk.pending():
@@ -207,9 +213,7 @@ async def test_a_reader_who_erases_their_data_takes_back_what_is_waiting(bot: Bo
     story_id = await published(bot)
     chat = reader(bot)
     await thank(chat, story_id)
-    await chat.send("/privacy")
-    await chat.tap("Erase all my data")
-    await chat.tap("Yes, erase everything")
+    await erase_my_data(chat)
     async with bot.deps.db.transaction() as session:
         assert (await session.execute(select(Thanks))).first() is None
 
@@ -220,10 +224,7 @@ async def test_a_storyteller_who_erases_their_data_takes_their_thanks_with_them(
     story_id = await published(bot)
     await thank(reader(bot), story_id)
     await pass_all(bot)
-    storyteller = MemoryChat(bot.core, user_id="amina")
-    await storyteller.send("/privacy")
-    await storyteller.tap("Erase all my data")
-    await storyteller.tap("Yes, erase everything")
+    await erase_my_data(MemoryChat(bot.core, user_id="amina"))
     async with bot.deps.db.transaction() as session:
         assert (await session.execute(select(Thanks))).first() is None
 
