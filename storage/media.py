@@ -9,18 +9,26 @@ an export) and deleted (for an erasure) by name alone::
 
 Files are written atomically (a temporary file, then a rename) with mode 0600, in a
 directory with mode 0700.
+
+A published photo is shown in smaller sizes (:meth:`MediaStore.derived`): JPEG copies made
+once from the cleaned file, named after it and its owner, so deleting the photo (or
+everything of its owner) deletes them too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import re
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from storage.scrub import (
     EXTENSIONS,
@@ -43,6 +51,11 @@ __all__ = [
 ]
 
 OWNER_LENGTH = 24
+# The widths of a published photo's copies: a card's thumbnail, and the full view.
+THUMBNAIL_WIDTH = 480
+FULL_WIDTH = 1600
+DERIVED_WIDTHS = (THUMBNAIL_WIDTH, FULL_WIDTH)
+_DERIVED_QUALITY = 82
 _OWNER = re.compile(r"^[0-9a-f]{24}$")
 _NAME = re.compile(r"^([0-9a-f]{24})-[0-9a-f]{32}\.(" + "|".join(set(EXTENSIONS.values())) + r")$")
 _MIME_BY_EXTENSION = {extension: mime for mime, extension in EXTENSIONS.items()}
@@ -76,6 +89,10 @@ class MediaStore:
     def __init__(self, root: Path, *, max_bytes: int = 20 * 1024 * 1024) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        # One resize per copy at a time: a viral page's first readers wait for it.
+        self._deriving: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     @staticmethod
     def owner_of(identity_key: str) -> str:
@@ -149,11 +166,16 @@ class MediaStore:
 
     async def delete(self, names: Iterable[str]) -> int:
         """Delete the stored files ``names`` (a name the store never makes is passed
-        over, so nothing outside the store is touched); returns how many were deleted."""
+        over, so nothing outside the store is touched) and their smaller copies; returns
+        how many of ``names`` were deleted."""
 
         def delete() -> int:
             count = 0
             for name in set(names):
+                for width in DERIVED_WIDTHS:
+                    copy = self.path(self.derived_name(name, width) or "")
+                    if copy is not None:
+                        copy.unlink(missing_ok=True)
                 path = self.path(name)
                 if path is None:
                     continue
@@ -165,6 +187,34 @@ class MediaStore:
             return count
 
         return await asyncio.to_thread(delete)
+
+    def derived_name(self, name: str, width: int) -> str | None:
+        """The name of the ``width`` copy of the photo ``name`` (None for a name the store
+        never makes)."""
+        owner = self.owner_of_name(name)
+        if owner is None:
+            return None
+        return f"{_stem(owner, f'derived:{width}:{name}')}.jpg"
+
+    async def derived(self, name: str, width: int) -> StoredMedia | None:
+        """A copy of the photo ``name`` at most ``width`` pixels wide (and twice that
+        high), made on the first call and kept: a JPEG with no metadata at all, from the
+        file already cleaned on arrival. None when there is no such photo."""
+        target = self.derived_name(name, width)
+        if target is None or width not in DERIVED_WIDTHS:
+            return None
+        lock = self._deriving.setdefault(target, asyncio.Lock())
+        async with lock:
+            made = self.describe(target)
+            if made is not None:
+                return made
+            source = self.describe(name)
+            data = await self.read(name) if source and source.kind is MediaKind.PHOTO else None
+            if data is None:
+                return None
+            resized = await asyncio.to_thread(_resized, data, width)
+            await asyncio.to_thread(self._write, target, resized)
+            return StoredMedia(target, MediaKind.PHOTO, "image/jpeg", len(resized))
 
     def find(self, owner: str, key: str) -> StoredMedia | None:
         """The file kept earlier for ``key`` (see :meth:`ingest`), if any."""
@@ -222,3 +272,21 @@ class MediaStore:
 def _stem(owner: str, key: str) -> str:
     digest = hashlib.sha256(f"{owner}:{key}".encode()).hexdigest()[:32]
     return f"{owner}-{digest}"
+
+
+def _resized(data: bytes, width: int) -> bytes:
+    """``data`` (a cleaned photo) as a JPEG at most ``width`` wide and ``2 * width`` high.
+
+    Only pixels are copied: no EXIF, XMP, ICC profile or comment is written.
+    """
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.draft("RGB", (width, width * 2))  # a JPEG decodes at a smaller scale
+        image = opened.convert("RGBA") if opened.mode not in ("RGB", "L") else opened.copy()
+    if image.mode == "RGBA":  # transparent parts on white, as a JPEG cannot keep them
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image, mask=image.getchannel("A"))
+        image = flat
+    image.thumbnail((width, width * 2), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=_DERIVED_QUALITY, optimize=True, progressive=True)
+    return out.getvalue()

@@ -38,13 +38,17 @@ from bot.i18n import N_, _
 from bot.i18n.formatting import countries, country_name, format_day, language_name
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
+from bot.web.media import PublishedMedia, media_path
 from bot.web.untrusted import bounded_int, path_id
+from storage.media import MediaKind
+from storage.models import StoryMedia
 from storage.pledges import pledge_total
 from storage.published import (
     Facets,
     PublishedStory,
     WallFilter,
     published_facets,
+    published_media,
     published_stories,
 )
 
@@ -85,6 +89,12 @@ UI: dict[str, str] = {
     "share_story": N_("Share this story"),
     "take_pledge": N_("Take the pledge"),
 }
+# A file's label when a moderator gave no alt text (a photo) and a player's name.
+MEDIA_LABELS: dict[str, str] = {
+    MediaKind.PHOTO: N_("Photo"),
+    MediaKind.VOICE: N_("Voice note"),
+    MediaKind.VIDEO: N_("Video"),
+}
 
 
 def ui_strings() -> dict[str, str]:
@@ -103,9 +113,11 @@ class StoryWall:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.media = PublishedMedia(deps)
 
     def routes(self) -> list[BaseRoute]:
         return [
+            *self.media.routes(),
             Route("/stories", self.index, methods=["GET"]),
             Route("/stories.json", self.json_feed, methods=["GET"]),
             Route("/stories.rss", self.rss_feed, methods=["GET"]),
@@ -148,13 +160,16 @@ class StoryWall:
 
     async def _page(
         self, request: Request, size: int, only: WallFilter
-    ) -> tuple[list[PublishedStory], int, bool]:
+    ) -> tuple[list[PublishedStory], dict[int, list[StoryMedia]], int, bool]:
+        """One page of stories (and their published files), its number, and whether
+        there are more."""
         page = max(1, positive_int(request.query_params.get("page")))
         async with self.deps.db.transaction() as session:
             found = await published_stories(
                 session, limit=size + 1, offset=(page - 1) * size, only=only
             )
-        return found[:size], page, len(found) > size
+            media = await published_media(session, (item.story_id for item in found[:size]))
+        return found[:size], media, page, len(found) > size
 
     def _feed_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
         """One story as the JSON feed gives it (call inside ``translator.use(locale)``)."""
@@ -171,8 +186,13 @@ class StoryWall:
             "url": self.story_url(item.story_id),
         }
 
-    def _page_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
-        """One story for a page: its feed entry, its direction and the date to show."""
+    def _page_entry(
+        self, item: PublishedStory, locale: str, files: list[StoryMedia]
+    ) -> dict[str, Any]:
+        """One story for a page: its feed entry, its direction, the date to show, and its
+        published files (the first photo is its picture in link previews)."""
+        media = _media_entries(files)
+        photo = next((file for file in media if file["kind"] == MediaKind.PHOTO), None)
         return {
             **self._feed_entry(item, locale),
             "dir": "rtl" if is_rtl(item.story.locale) else "ltr",
@@ -181,6 +201,9 @@ class StoryWall:
             ),
             "path": f"/stories/{item.story_id}",
             "excerpt": excerpt(item.text),
+            "media": media,
+            "image": f"{self.base_url}{photo['thumb']}" if photo else None,
+            "image_alt": photo["alt"] if photo else None,
         }
 
     # -- HTML -------------------------------------------------------------------------------
@@ -208,12 +231,14 @@ class StoryWall:
 
     async def index(self, request: Request) -> Response:
         only = self._filter(request.query_params)
-        stories, page, more = await self._page(request, PAGE_SIZE, only)
+        stories, media, page, more = await self._page(request, PAGE_SIZE, only)
         async with self.deps.db.transaction() as session:
             facets = await published_facets(session)
         locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
-            entries = [self._page_entry(item, active) for item in stories]
+            entries = [
+                self._page_entry(item, active, media.get(item.story_id, [])) for item in stories
+            ]
             choices = _filter_choices(facets, only, active)
         body = self._html(
             "wall_index.html",
@@ -235,22 +260,23 @@ class StoryWall:
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
         story_id = path_id(request, "story_id")
-        found = []
+        found, media = [], {}
         if story_id is not None:  # else no story has that number (and no database takes it)
             async with self.deps.db.transaction() as session:
                 found = await published_stories(session, limit=1, story_id=story_id)
+                media = await published_media(session, [story_id] if found else [])
         if not found:
             body = self._html("wall_missing.html", locale, {})
             return await self._respond(body, locale, status=404)
         with self.deps.translator.use(locale) as active:
-            entry = self._page_entry(found[0], active)
+            entry = self._page_entry(found[0], active, media.get(found[0].story_id, []))
         body = self._html("wall_story.html", locale, {"story": entry, "heading": "h1"})
         return await self._respond(body, locale)
 
     # -- feeds ------------------------------------------------------------------------------
     async def json_feed(self, request: Request) -> Response:
         only = self._filter(request.query_params)
-        stories, page, more = await self._page(request, FEED_SIZE, only)
+        stories, _media, page, more = await self._page(request, FEED_SIZE, only)
         locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             items = [self._feed_entry(item, active) for item in stories]
@@ -296,6 +322,25 @@ def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
     cut = flat[: limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def _media_entries(files: list[StoryMedia]) -> list[dict[str, Any]]:
+    """The published files of a story as a page shows them (call in the page's locale):
+    photos by their two sizes and alt text, voice notes and videos as players."""
+    entries: list[dict[str, Any]] = []
+    for file in files:
+        path = media_path(file)
+        if path is None or file.kind not in MEDIA_LABELS:
+            continue  # not in the media store, or a document: never on the wall
+        label = _(MEDIA_LABELS[file.kind])
+        entry: dict[str, Any] = {"kind": file.kind, "src": path, "mime": file.mime}
+        if file.kind == MediaKind.PHOTO:
+            entry |= {"thumb": media_path(file, "thumb"), "full": path}
+            entry["alt"] = file.alt_text or label
+        else:
+            entry["label"] = file.alt_text or label
+        entries.append(entry)
+    return entries
 
 
 def _filter_choices(facets: Facets, only: WallFilter, locale: str) -> dict[str, Any]:
