@@ -64,6 +64,9 @@ class Action(enum.StrEnum):
     UNPUBLISH = "unpublish"
     WITHDRAW = "withdraw"  # the storyteller
     ERASE = "erase"  # the storyteller, a lead, or retention (system)
+    # What the wall shows of a story (which files, their alt text, its title): the state
+    # stays, but it is a decision about what becomes public, so it is audited.
+    PRESENT = "present"
 
 
 FINAL_STATES = frozenset({S.WITHDRAWN, S.ERASED})
@@ -117,10 +120,16 @@ PERMISSIONS: Mapping[Action, Mapping[StoryState, frozenset[Role]]] = {
     Action.ERASE: dict.fromkeys(
         _MODERATION_STATES - {S.ERASED}, frozenset({Role.STORYTELLER, Role.LEAD, Role.SYSTEM})
     ),
+    Action.PRESENT: {
+        S.PENDING_REVIEW: _ALL_MODERATORS,
+        S.SAFETY_REVIEW: SAFETY_ROLES,
+        S.APPROVED: _ALL_MODERATORS,
+        S.PUBLISHED: _ALL_MODERATORS,
+    },
 }
 
-# Where an action leads. ``None``: the state stays (claims, redaction) or is decided by
-# screening (SCREEN, APPEAL, REOPEN: PENDING_REVIEW or SAFETY_REVIEW).
+# Where an action leads. ``None``: the state stays (claims, redaction, presentation) or is
+# decided by screening (SCREEN, APPEAL, REOPEN: PENDING_REVIEW or SAFETY_REVIEW).
 TARGETS: Mapping[Action, StoryState | None] = {
     Action.RECEIVE: S.RECEIVED,
     Action.SCREEN: None,
@@ -139,6 +148,7 @@ TARGETS: Mapping[Action, StoryState | None] = {
     Action.UNPUBLISH: S.UNPUBLISHED,
     Action.WITHDRAW: S.WITHDRAWN,
     Action.ERASE: S.ERASED,
+    Action.PRESENT: None,
 }
 
 

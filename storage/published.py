@@ -208,3 +208,29 @@ async def wall_version(session: AsyncSession) -> int:
     """
     newest = (await session.execute(select(func.max(col(ModerationEvent.id))))).scalar_one()
     return int(newest or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """What a moderator chose for the wall: the title (None: the first sentence) and
+    every file of the story, published or not, in order."""
+
+    title: str | None
+    files: tuple[StoryMedia, ...]
+
+
+async def presentation_of(session: AsyncSession, story_id: int) -> Presentation:
+    """The story's title and files as the moderators' item page shows them."""
+    story = await session.get(Story, story_id)
+    files = (
+        (
+            await session.execute(
+                select(StoryMedia)
+                .where(col(StoryMedia.story_id) == story_id)
+                .order_by(col(StoryMedia.position), col(StoryMedia.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return Presentation(story.title if story is not None else None, tuple(files))

@@ -23,7 +23,7 @@ from bot.core.deps import Deps
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count
 from bot.review.roster import load_roster
-from moderation import claims, decisions
+from moderation import claims, decisions, presentation
 from moderation.actors import Moderator
 from moderation.audit import last_moderator_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
@@ -55,6 +55,8 @@ class ReviewAction(enum.StrEnum):
     UNPUBLISH = "unpublish"  # needs a ReasonCode
     TAKEOVER = "takeover"  # a lead, with a reason
     REOPEN = "reopen"  # a lead, with a reason
+    MEDIA = "media"  # publish or hide one file, and its alt text (needs a FileChoice)
+    TITLE = "title"  # the story's title on the wall (the text; none: its first sentence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ PERMISSION: dict[ReviewAction, Action] = {
     ReviewAction.UNPUBLISH: Action.UNPUBLISH,
     ReviewAction.TAKEOVER: Action.TAKEOVER,
     ReviewAction.REOPEN: Action.REOPEN,
+    ReviewAction.MEDIA: Action.PRESENT,
+    ReviewAction.TITLE: Action.PRESENT,
 }
 
 
@@ -422,6 +426,7 @@ class ReviewService:
         *,
         text: str | None = None,
         spans: Sequence[tuple[int, int]] = (),
+        file: presentation.FileChoice | None = None,
     ) -> Outcome:
         """Run one guarded decision and queue the card refreshes, in one transaction."""
         with self.deps.translator.use(self.deps.settings.moderation_locale) as locale:
@@ -431,7 +436,7 @@ class ReviewService:
                 return Outcome(False, too_long, request.item_id)
             try:
                 async with self.deps.db.transaction() as session:
-                    message = await self._decide(session, moderator, request, text, spans)
+                    message = await self._decide(session, moderator, request, text, spans, file)
                     await self.refresh_cards(session, request.item_id)
             except DecisionConflict as conflict:
                 await self._refresh_after_conflict(request.item_id)
@@ -461,6 +466,7 @@ class ReviewService:
         request: ActionRequest,
         text: str | None,
         spans: Sequence[tuple[int, int]],
+        file: presentation.FileChoice | None = None,
     ) -> str:
         item_id, version, action = request.item_id, request.version, request.action
         number = await self._story_number(session, item_id)  # what cards and the wall show
@@ -540,6 +546,18 @@ class ReviewService:
                 session, item_id=item_id, version=version, lead=moderator, note=text or ""
             )
             return _("Story #{number} is back in review.").format(number=number)
+        if action is ReviewAction.MEDIA:
+            if file is None:
+                raise ValueError("needs the file and the choice")
+            await presentation.choose_file(
+                session, item_id=item_id, version=version, moderator=moderator, choice=file
+            )
+            return _("The files of story #{number} are saved as chosen.").format(number=number)
+        if action is ReviewAction.TITLE:
+            await presentation.set_title(
+                session, item_id=item_id, version=version, moderator=moderator, title=text
+            )
+            return _("The title of story #{number} is saved.").format(number=number)
         raise ValueError(action)
 
     @staticmethod

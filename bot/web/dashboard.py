@@ -40,18 +40,20 @@ from bot.review.cards import CardView, load_card, reason_labels
 from bot.review.queue import QueueEntry, queue_languages, queue_page, timeline
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
 from bot.web.sign_in import csrf_token, session_moderator
-from bot.web.untrusted import ID_MAX, path_id, read_body, replayed
+from bot.web.untrusted import ID_MAX, bounded_int, path_id, read_body, replayed
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
 from moderation.audit import ChainCheck, verify_chain
 from moderation.flags import Flag
 from moderation.intake import PRIORITY_SAFETY
+from moderation.presentation import FileChoice
 from moderation.reasons import ReasonCode
 from moderation.states import SAFETY_ROLES, Role, may
 from moderation.transitions import as_utc
 from moderation.visibility import may_read
 from storage.dashboard_tokens import SESSION_TTL, login_holder, sign_in, sign_out
-from storage.models import ModerationEvent, StoryState, utcnow
+from storage.models import ModerationEvent, StoryMedia, StoryState, utcnow
+from storage.published import Presentation, presentation_of
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,13 @@ UI: dict[str, str] = {
     "no_media": N_("No files."),
     "open_file": N_("Open"),
     "kept_on": N_("kept on {platform}"),
+    "file_published": N_("On the wall"),
+    "file_hidden": N_("Not published"),
+    "publish_file": N_("Publish this file on the wall"),
+    "alt_text": N_("What it shows, for people who cannot see it (alt text)"),
+    "save_file": N_("Save"),
+    "wall_title": N_("Title on the wall (empty: its first sentence)"),
+    "save_title": N_("Save the title"),
     "timeline": N_("Timeline"),
     "when": N_("When"),
     "who": N_("Who"),
@@ -538,8 +547,14 @@ class Dashboard:
         if reason is not None and reason not in set(ReasonCode):
             return self._message_page(request, "bad_request", 400)
         text = form.get("text")  # normalised: a textarea's CRLF lines are LF
+        file = _file_choice(form) if action is ReviewAction.MEDIA else None
+        if action is ReviewAction.MEDIA and file is None:
+            return self._message_page(request, "bad_request", 400)
         outcome = await self.review.act(
-            who.moderator, ActionRequest(action, item_id, version, reason), text=text or None
+            who.moderator,
+            ActionRequest(action, item_id, version, reason),
+            text=text or None,
+            file=file,
         )
         return await self._item_page(
             request, who, item_id, outcome=outcome, status=200 if outcome.ok else 409
@@ -557,7 +572,8 @@ class Dashboard:
         async with self.deps.db.transaction() as session:
             view = await load_card(session, item_id)
             events = await timeline(session, item_id)
-        if view is None:
+            shown = await presentation_of(session, view.story_id) if view else None
+        if view is None or shown is None:
             return self._message_page(request, "not_found", 404)
         if not may_read(who.moderator.role, view.state, view.priority):
             # Not the text, the files, the flags nor the timeline: only what happened.
@@ -572,7 +588,7 @@ class Dashboard:
             # Approved by the safety team: what they approved, not what it was before.
             view = dataclasses.replace(view, original_text=None)
         with self.deps.translator.use(self.locale) as locale:
-            context = self._item_context(view, events, who.moderator, locale)
+            context = self._item_context(view, events, who.moderator, locale, shown)
         context["outcome"] = outcome
         return self._render(request, "dashboard_item.html", context, who=who, status=status)
 
@@ -582,6 +598,7 @@ class Dashboard:
         events: list[ModerationEvent],
         moderator: Moderator,
         locale: str,
+        shown: Presentation,
     ) -> dict[str, Any]:
         now = utcnow()
         lease_until = as_utc(view.lease_expires_at)
@@ -619,9 +636,11 @@ class Dashboard:
                     "platform": platform,
                     "size": format_count(ref.size, locale) if ref.size else None,
                     "local": ref.ref.startswith("local:"),
+                    "choice": _wall_choice(shown, index, ref.ref),
                 }
                 for index, (platform, ref) in enumerate(view.media)
             ],
+            "wall_title": shown.title,
             "timeline": [_timeline_row(event, reasons, locale) for event in events],
             "forms": _forms(view, moderator, lease_live),
             "reasons": [(code.value, label) for code, label in reasons.items()],
@@ -651,6 +670,20 @@ class Dashboard:
         return FileResponse(
             path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"}
         )
+
+
+def _wall_choice(shown: Presentation, index: int, ref: str) -> StoryMedia | None:
+    """The row of the card's ``index``-th file (both list a story's files in order)."""
+    row = shown.files[index] if index < len(shown.files) else None
+    return row if row is not None and row.ref == ref else None
+
+
+def _file_choice(form: dict[str, str]) -> FileChoice | None:
+    """A file form's choice (publish or not, alt text), or None when it names no file."""
+    media_id = bounded_int(form.get("media"))
+    if not media_id:
+        return None
+    return FileChoice(media_id, form.get("publish") == "1", form.get("alt_text"))
 
 
 def _forms(view: CardView, moderator: Moderator, lease_live: bool) -> list[str]:
