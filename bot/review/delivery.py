@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from bot.core.deps import Deps
 from bot.core.events import MediaKind, MediaRef, Outgoing
+from bot.core.media import LOCAL
 from bot.core.outbox import render_message
 from bot.i18n import _
 from bot.i18n.formatting import country_name
@@ -22,8 +20,9 @@ from bot.review.service import ReviewService
 from bot.review.thanks import ThanksDesk
 from moderation import decisions
 from moderation.errors import DecisionConflict, NotAllowed
-from storage.models import Participant, Publication, Story, StoryMedia, StoryRevision
+from storage.models import Participant, Publication, Story, StoryRevision
 from storage.outbox import DueMessage
+from storage.published import published_media
 
 log = logging.getLogger(__name__)
 
@@ -152,24 +151,19 @@ class ReviewDelivery:
         return await self.channel_post(int(job["story_id"]), int(job["revision_id"]), due.platform)
 
     async def channel_post(self, story_id: int, revision_id: int, platform: str) -> Outgoing | None:
-        """The public post of a story, credited exactly as the storyteller chose."""
+        """The public post of a story, credited exactly as the storyteller chose, with its
+        first photo a moderator chose to publish (a file of the media store, which the
+        channel's sender uploads, or the platform's own file)."""
         async with self.deps.db.transaction() as session:
             story = await session.get(Story, story_id)
             revision = await session.get(StoryRevision, revision_id)
-            media = (
-                (
-                    await session.execute(
-                        select(StoryMedia)
-                        .where(
-                            col(StoryMedia.story_id) == story_id,
-                            col(StoryMedia.platform) == platform,
-                        )
-                        .order_by(col(StoryMedia.position))
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            chosen = (await published_media(session, [story_id])).get(story_id, [])
+        media = [
+            file
+            for file in chosen
+            if file.kind == MediaKind.PHOTO
+            and (file.ref.startswith(LOCAL) or file.platform == platform)
+        ][:1]
         if story is None or revision is None:
             return None
         locale = story.locale

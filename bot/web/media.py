@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import os
 import re
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -58,6 +59,18 @@ def media_path(row: StoryMedia, size: str = "full") -> str | None:
     return f"{stem}.{name.rsplit('.', 1)[-1]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A published file as the feeds describe it (paths are absolute from the site root)."""
+
+    kind: str
+    path: str
+    mime: str
+    size: int
+    alt_text: str | None
+    thumbnail: str | None  # a photo's small copy
+
+
 class PublishedMedia:
     """The route of published files."""
 
@@ -75,6 +88,24 @@ class PublishedMedia:
         if row.kind == MediaKind.PHOTO:
             return await self.deps.media.derived(name, SIZES[size]) if size else None
         return None if size else self.deps.media.describe(name)
+
+    async def attachments(self, rows: list[StoryMedia]) -> list[Attachment]:
+        """The files of ``rows`` that can be served (a photo as its full view, made now if
+        it was not yet), with their type and size, for feed enclosures."""
+        found = []
+        for row in rows:
+            path = media_path(row)
+            if path is None or row.kind not in (MediaKind.PHOTO, MediaKind.VOICE, MediaKind.VIDEO):
+                continue
+            photo = row.kind == MediaKind.PHOTO
+            stored = await self.stored(row, "full" if photo else None)
+            if stored is None:  # gone from the store
+                continue
+            thumbnail = media_path(row, "thumb") if photo else None
+            found.append(
+                Attachment(row.kind, path, stored.mime, stored.size, row.alt_text, thumbnail)
+            )
+        return found
 
     async def serve(self, request: Request) -> Response:
         match = _NAME.match(request.path_params["name"])

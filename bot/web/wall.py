@@ -38,7 +38,7 @@ from bot.i18n import N_, _
 from bot.i18n.formatting import countries, country_name, format_day, language_name
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
-from bot.web.media import PublishedMedia, media_path
+from bot.web.media import Attachment, PublishedMedia, media_path
 from bot.web.untrusted import bounded_int, path_id
 from storage.media import MediaKind
 from storage.models import StoryMedia
@@ -206,6 +206,32 @@ class StoryWall:
             "image_alt": photo["alt"] if photo else None,
         }
 
+    async def _attachments(self, media: dict[int, list[StoryMedia]]) -> dict[int, list[Attachment]]:
+        return {story_id: await self.media.attachments(rows) for story_id, rows in media.items()}
+
+    def _attachments_json(self, files: list[Attachment]) -> dict[str, Any]:
+        """A story's files in the JSON feed (absolute URLs; ``image``: its first photo's
+        small copy, for a site's card)."""
+        image = next((file.thumbnail for file in files if file.thumbnail), None)
+        return {
+            "image": f"{self.base_url}{image}" if image else None,
+            "attachments": [
+                {
+                    "url": f"{self.base_url}{file.path}",
+                    "mime_type": file.mime,
+                    "size_in_bytes": file.size,
+                    "kind": file.kind,
+                    "alt_text": file.alt_text,
+                    **(
+                        {"thumbnail_url": f"{self.base_url}{file.thumbnail}"}
+                        if file.thumbnail
+                        else {}
+                    ),
+                }
+                for file in files
+            ],
+        }
+
     # -- HTML -------------------------------------------------------------------------------
     def _html(self, name: str, locale: str, context: dict[str, Any]) -> str:
         """A page, rendered in ``locale`` (its pledge count still to be filled in)."""
@@ -276,10 +302,17 @@ class StoryWall:
     # -- feeds ------------------------------------------------------------------------------
     async def json_feed(self, request: Request) -> Response:
         only = self._filter(request.query_params)
-        stories, _media, page, more = await self._page(request, FEED_SIZE, only)
+        stories, media, page, more = await self._page(request, FEED_SIZE, only)
+        files = await self._attachments(media)
         locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
-            items = [self._feed_entry(item, active) for item in stories]
+            items = [
+                {
+                    **self._feed_entry(item, active),
+                    **self._attachments_json(files.get(item.story_id, [])),
+                }
+                for item in stories
+            ]
         body = {
             "stories": items,
             "locale": locale.replace("_", "-"),
@@ -291,6 +324,8 @@ class StoryWall:
         only = self._filter(request.query_params)
         async with self.deps.db.transaction() as session:
             stories = await published_stories(session, limit=FEED_SIZE, only=only)
+            media = await published_media(session, (item.story_id for item in stories))
+        files = await self._attachments(media)
         locale, _lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             rss = ET.Element("rss", version="2.0")
@@ -310,6 +345,14 @@ class StoryWall:
                 _text(entry, "guid", url).set("isPermaLink", "true")
                 _text(entry, "pubDate", rfc822(item.published_at))
                 _text(entry, "description", _description(item, active))
+                for file in files.get(item.story_id, []):
+                    ET.SubElement(
+                        entry,
+                        "enclosure",
+                        url=f"{self.base_url}{file.path}",
+                        length=str(file.size),
+                        type=file.mime,
+                    )
         body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
         return Response(body, media_type=RSS_TYPE, headers=NO_CACHE)
 
