@@ -174,7 +174,7 @@ def confirm_prompt(turn: Turn) -> Prompt:
         + "\n\n"
         + _(
             "A moderator reads every message before it reaches the storyteller. "
-            "They will not learn who you are."
+            "Neither of them will learn who you are."
         ),
         (Choice(SEND, _("💛 Send")),),
     )

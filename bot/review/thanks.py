@@ -262,9 +262,12 @@ def decided_text(decision: ThanksDecision) -> str:
         return _("Thank-you #{number} is rejected. The storyteller will not see it.").format(
             number=number
         )
-    return _("Thank-you #{number} was already handled by {who} ({state}).").format(
-        number=number, who=decision.decided_by or "—", state=decision.state.value
-    )
+    who = decision.decided_by or "—"
+    if decision.state is ThanksState.REJECTED:
+        return _("Thank-you #{number} was already rejected by {who}.").format(
+            number=number, who=who
+        )
+    return _("Thank-you #{number} was already passed by {who}.").format(number=number, who=who)
 
 
 def _pending(row: Thanks) -> PendingThanks:

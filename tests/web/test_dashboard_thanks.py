@@ -58,7 +58,7 @@ async def test_a_moderator_passes_a_thank_you_in_one_click(
         f"{PAGE}/{thanks_id}", data={"csrf": browser.csrf, "action": "reject"}
     )
     assert again.status_code == 409
-    assert "already handled by ana" in again.text
+    assert "already passed by ana" in again.text
 
 
 async def test_the_thanks_page_needs_a_signed_in_moderator_and_csrf(

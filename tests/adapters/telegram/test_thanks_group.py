@@ -62,7 +62,7 @@ async def test_a_thanks_card_is_passed_from_the_group_and_reaches_the_storytelle
     # Ben's click on the same card a moment later: told who was first, nothing sent twice.
     await press(tbot, api, 8, data["⛔ Reject"], message_id)
     late = api.calls("answerCallbackQuery")[-1]
-    assert late.params["show_alert"] is True and "already handled by ana" in late.params["text"]
+    assert late.params["show_alert"] is True and "already passed by ana" in late.params["text"]
     await deliver(tbot)
     assert len(memory.sent["amina"]) == before + 1
 
