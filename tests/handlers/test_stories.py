@@ -107,7 +107,7 @@ async def test_the_readers_language_first_then_the_others_marked(bot: Bot) -> No
     reader = MemoryChat(bot.core, user_id="arabic-reader", locale_hint="ar")
     await reader.send("/stories")
     assert shown(reader) == arabic and "غادرت حلب" in reader.text
-    await reader.tap("Another story")
+    await reader.tap("قصة أخرى")  # "Another story"
     assert shown(reader) in english
     assert "الإنجليزية" in reader.text  # English, named in the reader's language
 
