@@ -13,6 +13,12 @@ card tags, so a shared link previews with its title and opening words.
 
 The reader's language (``?lang=``, else Accept-Language) is used for the page and the
 country names; each story keeps its own language and direction.
+
+Pages and feeds are kept (:class:`~bot.web.page_cache.PageCache`) per version of the wall
+(:func:`~storage.published.wall_version`, the newest audit event: every publication,
+take-down, withdrawal, erasure and choice of files or title writes one), read before the
+page is built; so what leaves the wall leaves every page at the next request, on every
+replica. Only the pledge count is filled in per request.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from bot.i18n.formatting import countries, country_name, format_day, language_na
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
 from bot.web.media import Attachment, PublishedMedia, media_path
+from bot.web.page_cache import PageCache
 from bot.web.untrusted import bounded_int, path_id
 from storage.media import MediaKind
 from storage.models import StoryMedia
@@ -50,6 +57,7 @@ from storage.published import (
     published_facets,
     published_media,
     published_stories,
+    wall_version,
 )
 
 PAGE_SIZE = 20
@@ -110,10 +118,12 @@ def _country_codes() -> frozenset[str]:
 class StoryWall:
     """Routes of the public wall and its feeds."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, cache: PageCache[Any] | None = None) -> None:
         self.deps = deps
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.media = PublishedMedia(deps)
+        # Pages and feeds as built, by what they show and the wall's version.
+        self.cache: PageCache[Any] = cache if cache is not None else PageCache()
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -159,17 +169,24 @@ class StoryWall:
         )
 
     async def _page(
-        self, request: Request, size: int, only: WallFilter
-    ) -> tuple[list[PublishedStory], dict[int, list[StoryMedia]], int, bool]:
-        """One page of stories (and their published files), its number, and whether
-        there are more."""
-        page = max(1, positive_int(request.query_params.get("page")))
+        self, page: int, size: int, only: WallFilter
+    ) -> tuple[list[PublishedStory], dict[int, list[StoryMedia]], bool]:
+        """One page of stories (and their published files), and whether there are more."""
         async with self.deps.db.transaction() as session:
             found = await published_stories(
                 session, limit=size + 1, offset=(page - 1) * size, only=only
             )
             media = await published_media(session, (item.story_id for item in found[:size]))
-        return found[:size], media, page, len(found) > size
+        return found[:size], media, len(found) > size
+
+    async def _version(self, *, pledges: bool = True) -> tuple[int, int]:
+        """The wall's version, read before any page is built, and the pledge total (0
+        when ``pledges`` is false: the feeds do not show it)."""
+        campaign = self.deps.settings.default_campaign
+        async with self.deps.db.transaction() as session:
+            version = await wall_version(session)
+            total = await pledge_total(session, campaign) if pledges else 0
+        return version, total
 
     def _feed_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
         """One story as the JSON feed gives it (call inside ``translator.use(locale)``)."""
@@ -247,20 +264,31 @@ class StoryWall:
             }
             return self.templates.env.get_template(name).render(full)
 
-    async def _respond(self, body: str, locale: str, status: int = 200) -> Response:
-        """The page with the live pledge count in the reader's language."""
-        async with self.deps.db.transaction() as session:
-            total = await pledge_total(session, self.deps.settings.default_campaign)
+    def _respond(self, page: tuple[int, str], total: int, locale: str) -> Response:
+        """A page (status, HTML) with the live pledge count in the reader's language."""
+        status, body = page
         with self.deps.translator.use(locale) as active:
             line = html.escape(total_text(total, active))
         return HTMLResponse(body.replace(PLEDGE_MARK, line, 1), status, headers=NO_CACHE)
 
     async def index(self, request: Request) -> Response:
         only = self._filter(request.query_params)
-        stories, media, page, more = await self._page(request, PAGE_SIZE, only)
+        page = max(1, positive_int(request.query_params.get("page")))
+        locale, lang = self._reader_locale(request)
+        version, total = await self._version()
+        built = await self.cache.get(
+            ("index", locale, lang, only, page, PAGE_SIZE),
+            version,
+            lambda: self._index_page(only, page, locale, lang),
+        )
+        return self._respond(built, total, locale)
+
+    async def _index_page(
+        self, only: WallFilter, page: int, locale: str, lang: str
+    ) -> tuple[int, str]:
+        stories, media, more = await self._page(page, PAGE_SIZE, only)
         async with self.deps.db.transaction() as session:
             facets = await published_facets(session)
-        locale, lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             entries = [
                 self._page_entry(item, active, media.get(item.story_id, [])) for item in stories
@@ -281,30 +309,48 @@ class StoryWall:
                 "older": _query(lang, page + 1, only) if more else None,
             },
         )
-        return await self._respond(body, locale)
+        return 200, body
 
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
         story_id = path_id(request, "story_id")
-        found, media = [], {}
-        if story_id is not None:  # else no story has that number (and no database takes it)
-            async with self.deps.db.transaction() as session:
-                found = await published_stories(session, limit=1, story_id=story_id)
-                media = await published_media(session, [story_id] if found else [])
+        version, total = await self._version()
+        if story_id is None:  # no story has that number (and no database takes it)
+            return self._respond(self._missing_page(locale), total, locale)
+        built = await self.cache.get(
+            ("story", locale, story_id), version, lambda: self._story_page(story_id, locale)
+        )
+        return self._respond(built, total, locale)
+
+    async def _story_page(self, story_id: int, locale: str) -> tuple[int, str]:
+        async with self.deps.db.transaction() as session:
+            found = await published_stories(session, limit=1, story_id=story_id)
+            media = await published_media(session, [story_id] if found else [])
         if not found:
-            body = self._html("wall_missing.html", locale, {})
-            return await self._respond(body, locale, status=404)
+            return self._missing_page(locale)
         with self.deps.translator.use(locale) as active:
-            entry = self._page_entry(found[0], active, media.get(found[0].story_id, []))
-        body = self._html("wall_story.html", locale, {"story": entry, "heading": "h1"})
-        return await self._respond(body, locale)
+            entry = self._page_entry(found[0], active, media.get(story_id, []))
+        return 200, self._html("wall_story.html", locale, {"story": entry, "heading": "h1"})
+
+    def _missing_page(self, locale: str) -> tuple[int, str]:
+        return 404, self._html("wall_missing.html", locale, {})
 
     # -- feeds ------------------------------------------------------------------------------
     async def json_feed(self, request: Request) -> Response:
         only = self._filter(request.query_params)
-        stories, media, page, more = await self._page(request, FEED_SIZE, only)
-        files = await self._attachments(media)
+        page = max(1, positive_int(request.query_params.get("page")))
         locale, lang = self._reader_locale(request)
+        version, _total = await self._version(pledges=False)
+        body = await self.cache.get(
+            ("json", locale, lang, only, page, FEED_SIZE),
+            version,
+            lambda: self._json_body(only, page, locale, lang),
+        )
+        return Response(body, media_type="application/json", headers=NO_CACHE)
+
+    async def _json_body(self, only: WallFilter, page: int, locale: str, lang: str) -> bytes:
+        stories, media, more = await self._page(page, FEED_SIZE, only)
+        files = await self._attachments(media)
         with self.deps.translator.use(locale) as active:
             items = [
                 {
@@ -318,15 +364,22 @@ class StoryWall:
             "locale": locale.replace("_", "-"),
             "next": f"{self.base_url}/stories.json{_query(lang, page + 1, only)}" if more else None,
         }
-        return JSONResponse(body, headers=NO_CACHE)
+        return bytes(JSONResponse(body).body)
 
     async def rss_feed(self, request: Request) -> Response:
         only = self._filter(request.query_params)
+        locale, _lang = self._reader_locale(request)
+        version, _total = await self._version(pledges=False)
+        body = await self.cache.get(
+            ("rss", locale, only, FEED_SIZE), version, lambda: self._rss_body(only, locale)
+        )
+        return Response(body, media_type=RSS_TYPE, headers=NO_CACHE)
+
+    async def _rss_body(self, only: WallFilter, locale: str) -> bytes:
         async with self.deps.db.transaction() as session:
             stories = await published_stories(session, limit=FEED_SIZE, only=only)
             media = await published_media(session, (item.story_id for item in stories))
         files = await self._attachments(media)
-        locale, _lang = self._reader_locale(request)
         with self.deps.translator.use(locale) as active:
             rss = ET.Element("rss", version="2.0")
             channel = ET.SubElement(rss, "channel")
@@ -353,8 +406,7 @@ class StoryWall:
                         length=str(file.size),
                         type=file.mime,
                     )
-        body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
-        return Response(body, media_type=RSS_TYPE, headers=NO_CACHE)
+        return bytes(ET.tostring(rss, encoding="utf-8", xml_declaration=True))
 
 
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
