@@ -13,6 +13,7 @@ import pytest
 from bot.app import Bot, create_app
 from bot.review.login_links import create_login_link
 from storage.models import StoryState
+from tests import media_samples as samples
 from tests.hostile.corpus import (
     SEED,
     Verdicts,
@@ -22,6 +23,7 @@ from tests.hostile.corpus import (
     url,
 )
 from tests.web.helpers import Dashboard, item_row, publish, tell
+from tests.web.test_wall_media import attach, path_of
 
 BASE = "http://127.0.0.1:8080"
 
@@ -140,11 +142,22 @@ async def test_the_wall_and_feeds_refuse_hostile_query_parameters(
         raw = value.encode("utf-8", "surrogatepass")
         answer = await client.get("/stories.json", headers={b"accept-language": raw})
         verdicts.check(answer, f"accept-language={value!r}")
+        answer = await client.get(f"/stories/media/{encoded(value)}")
+        verdicts.check(answer, f"media {value!r}", allowed=[307, 404])  # "": to no slash
 
     # Normal use afterwards: a published story is on the wall and in both feeds.
-    await publish(bot, await tell(bot, "amina"))
+    item_id = await tell(bot, "amina")
+    story_id = (await item_row(bot, item_id)).story_id
+    voice = await attach(bot, story_id, samples.ogg_opus_with_tags())
+    await publish(bot, item_id)
     feed = (await client.get("/stories.json")).json()
     assert len(feed["stories"]) == 1
     assert "Aleppo" in (await client.get("/stories")).text
     assert "Aleppo" in (await client.get("/stories.rss")).text
+    # A published voice note, asked for with any Range header.
+    for value in hostile_texts(rng, 40):
+        raw = value.encode("utf-8", "surrogatepass")
+        answer = await client.get(path_of(voice), headers={b"range": raw})
+        verdicts.check(answer, f"range={value!r}", allowed=[200, 206, 400, 416])
+    assert (await client.get(path_of(voice))).status_code == 200
     verdicts.assert_clean()
