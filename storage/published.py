@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -107,6 +107,19 @@ def _matches(chosen: WallFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def publication_times() -> Subquery:
+    """Per queue item, when it was last published (``item_id``, ``at``)."""
+    return (
+        select(
+            col(ModerationEvent.item_id).label("item_id"),
+            func.max(col(ModerationEvent.created_at)).label("at"),
+        )
+        .where(col(ModerationEvent.to_state) == StoryState.PUBLISHED.value)
+        .group_by(col(ModerationEvent.item_id))
+        .subquery()
+    )
+
+
 async def published_stories(
     session: AsyncSession,
     *,
@@ -116,15 +129,7 @@ async def published_stories(
     only: WallFilter | None = None,
 ) -> list[PublishedStory]:
     """Published stories, newest publication first (those ``only`` lets through)."""
-    published_at = (
-        select(
-            col(ModerationEvent.item_id).label("item_id"),
-            func.max(col(ModerationEvent.created_at)).label("at"),
-        )
-        .where(col(ModerationEvent.to_state) == StoryState.PUBLISHED.value)
-        .group_by(col(ModerationEvent.item_id))
-        .subquery()
-    )
+    published_at = publication_times()
     stmt = (
         select(Story, col(StoryRevision.text), published_at.c.at)
         .join(ModerationItem, col(ModerationItem.story_id) == col(Story.id))

@@ -49,14 +49,13 @@ from sqlmodel import col
 from storage.db import dialect_insert
 from storage.models import (
     CreditMode,
-    ModerationEvent,
     ModerationItem,
     Story,
     StoryState,
     StoryStats,
     utcnow,
 )
-from storage.published import published_media, published_stories
+from storage.published import publication_times, published_media, published_stories
 from storage.times import aware
 
 # Kinds a reader is shown; a document is never published to readers.
@@ -131,15 +130,7 @@ def _language(locale: str) -> str:
 
 async def _entries(session: AsyncSession, country: str | None) -> list[_Entry]:
     """Every published story (with ``country``, when given), newest publication first."""
-    published_at = (
-        select(
-            col(ModerationEvent.item_id).label("item_id"),
-            func.max(col(ModerationEvent.created_at)).label("at"),
-        )
-        .where(col(ModerationEvent.to_state) == StoryState.PUBLISHED.value)
-        .group_by(col(ModerationEvent.item_id))
-        .subquery()
-    )
+    published_at = publication_times()
     stmt = (
         select(
             col(Story.id),
