@@ -26,11 +26,21 @@ from moderation.revisions import content_hash, screened_text
 from moderation.screening_api import Screening
 from moderation.states import Action
 from moderation.transitions import CLEAR_LEASE, check, item_of, load, transition
-from storage.models import ModerationItem, Story, StoryMedia, StoryRevision, StoryState
+from storage.models import (
+    ModerationItem,
+    Story,
+    StoryKind,
+    StoryMedia,
+    StoryRevision,
+    StoryState,
+)
 
 PRIORITY_NORMAL = 0
 PRIORITY_SAFETY = 100
 AUTHOR = "storyteller"
+# Appended to the story's consent version when an adult shares a child's story and
+# declared they are the child's parent, guardian or teacher and the child agrees.
+GUARDIAN_MARK = "+g"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +53,13 @@ class StoryFields:
         origin_country: where they come from, an ISO code, if told.
         current_country: where they live now, an ISO code, if told.
         community_message: one line to the host community, if any.
-        is_adult: whether they said they are 18 or older.
+        is_adult: whether the storyteller is 18 or older (False: a child's story,
+            shared by an adult).
         consent_version: the version of the terms they agreed to.
+        kind: a ``StoryKind`` value: a migrant's own story, a host community's, a film.
+        guardian_consent: an adult sharing a child's story declared they are the
+            child's parent, guardian or teacher and the child agrees; stored as the
+            consent version followed by :data:`GUARDIAN_MARK`.
     """
 
     credit_mode: str
@@ -54,6 +69,8 @@ class StoryFields:
     community_message: str | None
     is_adult: bool
     consent_version: str
+    kind: str = StoryKind.MIGRANT.value
+    guardian_consent: bool = False
 
 
 class MediaFile(Protocol):
@@ -237,7 +254,8 @@ async def submit_story(
         current_country=fields.current_country,
         community_message=fields.community_message,
         is_adult=fields.is_adult,
-        consent_version=fields.consent_version,
+        consent_version=fields.consent_version + (GUARDIAN_MARK if fields.guardian_consent else ""),
+        kind=StoryKind(fields.kind).value,
     )
     session.add(story)
     await session.flush()

@@ -140,6 +140,7 @@ def test_the_real_command_logs_no_body_and_keeps_its_files_private(tmp_path: Pat
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
             chat = Chat(client)
             chat.tap("Share your story")
+            chat.tap("My own migration story")
             chat.tap("I agree")
             chat.tap("Yes, I am 18")
             chat.tap("First name")

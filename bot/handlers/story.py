@@ -1,4 +1,10 @@
-"""The story flow: consent, age, credit, countries, the story, a message, preview, submit."""
+"""The story flow: its kind, consent, age, credit, countries, the story (or the film), a
+message, preview, submit.
+
+A host community's story asks where the community is instead of the two countries; a
+short film asks for one video or a link, a title and a description instead of the
+story and the message. An adult may share a child's story: the child is never named.
+"""
 
 from __future__ import annotations
 
@@ -21,28 +27,43 @@ from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
 from bot.handlers.review import Review
 from bot.handlers.story_questions import (
+    CHILD,
     age_prompt,
     apply_age,
+    child_choice,
     chosen,
+    community_question,
     consent_prompt,
     credit_prompt,
     edit_too_long,
+    film_about_problem,
+    film_about_question,
+    film_link,
+    film_prompt,
+    film_title_problem,
+    film_title_question,
     full_name_question,
+    guardian_prompt,
+    kind_label,
+    kind_prompt,
     message_problem,
     message_prompt,
     name_problem,
     origin_question,
     record_consent,
     residence_question,
+    story_kind,
     story_problem,
     story_question,
     story_text,
     too_long,
+    under_18_text,
 )
 from bot.handlers.story_submit import submit
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
-from storage.models import CreditMode
+from storage.media import Refusal
+from storage.models import CreditMode, StoryKind
 
 ALLOWED_MEDIA = {MediaKind.PHOTO, MediaKind.VOICE, MediaKind.VIDEO, MediaKind.DOCUMENT}
 VIDEO_MAX_SECONDS = 180
@@ -51,6 +72,33 @@ VOICE_MAX_SECONDS = 600
 
 def done_choice() -> Choice:
     return Choice("c:done", _("✅ I'm done"))
+
+
+# -- which kind of story -------------------------------------------------------------------
+async def kind_accept(turn: Turn) -> Result:
+    choice = chosen(turn)
+    if choice not in {kind.value for kind in StoryKind}:
+        return Invalid(_("Please choose one of the buttons."))
+    turn.draft["kind"] = choice
+    return Next()
+
+
+def _film(turn: Turn) -> bool:
+    return story_kind(turn.draft) is StoryKind.FILM
+
+
+def _host(turn: Turn) -> bool:
+    return story_kind(turn.draft) is StoryKind.HOST_COMMUNITY
+
+
+def _told(turn: Turn) -> bool:
+    """A story told in messages (a migrant's or a host community's), not a film."""
+    return not _film(turn)
+
+
+def _from_and_in(turn: Turn) -> bool:
+    """The two countries are asked of everyone but a host community (its one place)."""
+    return not _host(turn)
 
 
 # -- consent -------------------------------------------------------------------------------
@@ -68,20 +116,44 @@ async def consent_accept(turn: Turn) -> Result:
 
 
 # -- age -----------------------------------------------------------------------------------
+def chat_age_prompt(turn: Turn) -> Prompt:
+    prompt = age_prompt()
+    return Prompt(prompt.text, (*prompt.choices, child_choice()))
+
+
 async def age_accept(turn: Turn) -> Result:
     choice = chosen(turn)
-    if choice not in {"yes", "no"}:
+    if choice == "no":
+        # A child shares only with an adult who answers for them (the child's story path).
+        turn.say(under_18_text())
+        return Finish()
+    if choice not in {"yes", CHILD}:
         return Invalid(_("Please choose one of the buttons."))
     apply_age(turn.draft, choice == "yes")
+    turn.draft["child"] = choice == CHILD
+    if choice != CHILD:
+        turn.draft.pop("guardian_consent", None)  # answered again after going back
+    return Next()
+
+
+def _child(turn: Turn) -> bool:
+    return bool(turn.draft.get("child"))
+
+
+async def guardian_accept(turn: Turn) -> Result:
+    choice = chosen(turn)
+    if choice == "yes":
+        turn.draft["guardian_consent"] = True
+        return Next()
     if choice == "no":
         turn.say(
             _(
-                "Thank you for telling me. You can still share your story. Because you are "
-                "under 18, someone from our safety team will read it first, and it will never "
-                "be published with your name."
+                "Thank you. A child's story can only be shared with that agreement. "
+                "Nothing was saved. You can come back any time with /story."
             )
         )
-    return Next()
+        return Finish()
+    return Invalid(_("Please choose one of the buttons."))
 
 
 # -- credit --------------------------------------------------------------------------------
@@ -132,7 +204,7 @@ def story_prompt(turn: Turn) -> Prompt:
     files, chars = settings.story_max_media, settings.story_max_chars
     text = "\n\n".join(
         (
-            story_question(),
+            story_question(story_kind(turn.draft)),
             _("You can send several messages, photos, voice notes and short videos.")
             + " "
             + ngettext(
@@ -245,6 +317,73 @@ def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | Non
     return None
 
 
+# -- a short film --------------------------------------------------------------------------
+def film_step_prompt(turn: Turn) -> Prompt:
+    return film_prompt(turn.deps.settings, turn.locale)
+
+
+def _too_large_for_film(turn: Turn) -> str:
+    mb = format_count(turn.deps.settings.media_max_bytes // (1024 * 1024), turn.locale)
+    return _(
+        "That video is larger than {mb} MB, the most I can take here. Please send a link "
+        "to your film on YouTube or Vimeo instead, starting with https://"
+    ).format(mb=mb)
+
+
+async def film_accept(turn: Turn) -> Result:
+    inbound, settings = turn.inbound, turn.deps.settings
+    if inbound.kind is InboundKind.TEXT:
+        link = film_link((inbound.text or "").strip())
+        if link is None:
+            return Invalid(
+                _(
+                    "Please send the film as a video, or a link to it on YouTube or Vimeo "
+                    "starting with https://"
+                )
+            )
+        turn.draft["film_link"], turn.draft["media"] = link, []
+        return Next()
+    if inbound.kind is not InboundKind.MEDIA:
+        return Invalid(_("Please send your film as one video."))
+    if refused_only(inbound):
+        if Refusal.TOO_LARGE in inbound.media_notes:
+            return Invalid(_too_large_for_film(turn))
+        return Invalid("\n\n".join(note_texts(inbound.media_notes, settings, turn.locale)))
+    videos = [m for m in inbound.media if m.kind is MediaKind.VIDEO]
+    if len(inbound.media) != 1 or not videos:
+        return Invalid(_("Please send your film as one video."))
+    video = videos[0]
+    if video.size is not None and video.size > settings.media_max_bytes:
+        return Invalid(_too_large_for_film(turn))
+    turn.draft["media"] = [video.to_json()]
+    turn.draft.pop("film_link", None)
+    return Next()
+
+
+def film_title_prompt(turn: Turn) -> Prompt:
+    return Prompt(film_title_question())
+
+
+def film_about_prompt(turn: Turn) -> Prompt:
+    return Prompt(film_about_question())
+
+
+def typed_answer(
+    field: str, problem_of: Callable[[str], str | None]
+) -> Callable[[Turn], Awaitable[Result]]:
+    """Accept typed text into ``field`` of the draft, unless ``problem_of`` finds one."""
+
+    async def accept(turn: Turn) -> Result:
+        inbound = turn.inbound
+        text = (inbound.text or "").strip() if inbound.kind is InboundKind.TEXT else ""
+        if problem := problem_of(text):
+            return Invalid(problem)
+        turn.draft[field] = text
+        return Next()
+
+    return accept
+
+
 # -- message to the host community ---------------------------------------------------------
 async def message_accept(turn: Turn) -> Result:
     text = (turn.inbound.text or "").strip() if turn.inbound.kind is InboundKind.TEXT else ""
@@ -264,15 +403,25 @@ def preview_prompt(turn: Turn) -> Prompt:
         CreditMode.FULL_NAME.value: _("Shown as: {name}"),
         CreditMode.FIRST_NAME.value: _("Shown as: {name}"),
     }.get(str(d.get("credit_mode")), _("Shown as: Anonymous"))
+    kind = story_kind(d)
     lines = [
         _("Here is your story as we received it. Please check it."),
         "",
+        kind_label(kind),
         credit.format(name=isolate(str(d.get("credit_name", "")), locale)),
-        _("From: {country}").format(country=describe_country(d.get("origin"), locale)),
-        _("Living in: {country}").format(country=describe_country(d.get("residence"), locale)),
-        "",
-        story_text(d) or _("(no text)"),
     ]
+    if kind is StoryKind.HOST_COMMUNITY:
+        lines.append(
+            _("Community in: {country}").format(
+                country=describe_country(d.get("residence"), locale)
+            )
+        )
+    else:
+        lines += [
+            _("From: {country}").format(country=describe_country(d.get("origin"), locale)),
+            _("Living in: {country}").format(country=describe_country(d.get("residence"), locale)),
+        ]
+    lines += ["", story_text(d) or _("(no text)")]
     media = d.get("media") or []
     if media:
         lines += [
@@ -286,22 +435,27 @@ def preview_prompt(turn: Turn) -> Prompt:
             "",
             _("Your message: {message}").format(message=isolate(d["community_message"], locale)),
         ]
-    return Prompt(
-        "\n".join(lines),
-        (
-            Choice("c:submit", _("📨 Submit my story")),
-            Choice("c:edit:story", _("✏️ Add to or change the story")),
-            Choice("c:edit:credit", _("✏️ Change how your name is shown")),
-            Choice("c:edit:countries", _("✏️ Change the countries")),
-            Choice("c:edit:message", _("✏️ Change the message")),
-        ),
-    )
+    choices = [Choice("c:submit", _("📨 Submit my story"))]
+    if kind is StoryKind.FILM:
+        choices.append(Choice("c:edit:story", _("✏️ Change the film, its title or description")))
+    else:
+        choices.append(Choice("c:edit:story", _("✏️ Add to or change the story")))
+    if _adult(turn):
+        choices.append(Choice("c:edit:credit", _("✏️ Change how your name is shown")))
+    if kind is StoryKind.HOST_COMMUNITY:
+        choices.append(Choice("c:edit:countries", _("✏️ Change where your community is")))
+    else:
+        choices.append(Choice("c:edit:countries", _("✏️ Change the countries")))
+    if kind is not StoryKind.FILM:
+        choices.append(Choice("c:edit:message", _("✏️ Change the message")))
+    return Prompt("\n".join(lines), tuple(choices))
 
 
+# Each path lists the steps of every kind; only those that apply to the draft are asked.
 EDIT_PATHS = {
-    "story": ["story"],
+    "story": ["story", "film", "film_title", "film_about"],
     "credit": ["credit", "credit_name"],
-    "countries": ["origin", "residence"],
+    "countries": ["origin", "residence", "community"],
     "message": ["message"],
 }
 
@@ -311,9 +465,15 @@ def make_preview_accept(
 ) -> Callable[[Turn], Awaitable[Result]]:
     async def preview_accept(turn: Turn) -> Result:
         choice = chosen(turn) or ""
-        if choice.startswith("edit:") and choice[5:] in EDIT_PATHS:
-            engine.edit_from(turn, EDIT_PATHS[choice[5:]], "preview")
-            return Stay()
+        flow = engine.active(turn)
+        if choice.startswith("edit:") and choice[5:] in EDIT_PATHS and flow is not None:
+            # The engine checks each later step as it comes (a name once named).
+            steps = list(EDIT_PATHS[choice[5:]])
+            while steps and not ((step := flow.step(steps[0])) and step.applies(turn)):
+                steps.pop(0)
+            if steps:
+                engine.edit_from(turn, steps, "preview")
+                return Stay()
         if choice == "submit":
             if problem := story_problem(turn.draft, turn.deps.settings, turn.locale):
                 return Invalid(problem)  # the draft stays; the preview offers the edits
@@ -340,8 +500,10 @@ def build_story_flow(engine: DialogEngine, review: Review) -> Flow:
         resumable=True,
         on_cancel=on_cancel,
         steps=(
+            Step("kind", kind_prompt, kind_accept),
             Step("consent", consent_prompt, consent_accept),
-            Step("age", age_prompt, age_accept),
+            Step("age", chat_age_prompt, age_accept),
+            Step("guardian", guardian_prompt, guardian_accept, when=_child),
             Step("credit", credit_prompt, credit_accept, when=_adult),
             Step("credit_name", credit_name_prompt, credit_name_accept, when=_named),
             Step(
@@ -349,15 +511,37 @@ def build_story_flow(engine: DialogEngine, review: Review) -> Flow:
                 country_prompt(origin_question),
                 country_accept("origin"),
                 optional=True,
+                when=_from_and_in,
             ),
             Step(
                 "residence",
                 country_prompt(residence_question),
                 country_accept("residence"),
                 optional=True,
+                when=_from_and_in,
             ),
-            Step("story", story_prompt, story_accept),
-            Step("message", message_prompt, message_accept, optional=True),
+            Step(
+                "community",
+                country_prompt(community_question),
+                country_accept("residence"),
+                optional=True,
+                when=_host,
+            ),
+            Step("story", story_prompt, story_accept, when=_told),
+            Step("film", film_step_prompt, film_accept, when=_film),
+            Step(
+                "film_title",
+                film_title_prompt,
+                typed_answer("film_title", film_title_problem),
+                when=_film,
+            ),
+            Step(
+                "film_about",
+                film_about_prompt,
+                typed_answer("film_about", film_about_problem),
+                when=_film,
+            ),
+            Step("message", message_prompt, message_accept, optional=True, when=_told),
             Step("preview", preview_prompt, preview_accept),
         ),
     )

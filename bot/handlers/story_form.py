@@ -14,13 +14,18 @@ from bot.core.events import Choice, InboundKind
 from bot.core.turn import Turn
 from bot.handlers.review import Review
 from bot.handlers.story_questions import (
+    CHILD,
     MESSAGE_MAX,
     NAME_MAX,
     age_prompt,
     apply_age,
+    child_choice,
     consent_prompt,
     credit_prompt,
     full_name_question,
+    guardian_prompt,
+    kind_choices,
+    kind_question,
     message_problem,
     message_prompt,
     name_problem,
@@ -30,11 +35,12 @@ from bot.handlers.story_questions import (
     story_problem,
     story_question,
     story_too_long,
+    under_18_text,
 )
 from bot.handlers.story_submit import submit
 from bot.i18n import _
 from bot.i18n.formatting import search_countries
-from storage.models import CreditMode
+from storage.models import CreditMode, StoryKind
 
 
 class FieldKind(enum.StrEnum):
@@ -68,20 +74,40 @@ class FormField:
     hint: str | None = None
 
 
+# A film is sent in the chat, where a video can be attached; the form is for written stories.
+FORM_KINDS = (StoryKind.MIGRANT.value, StoryKind.HOST_COMMUNITY.value)
+
+
 def story_form(settings: Settings) -> tuple[FormField, ...]:
     """The story form's questions, in the active locale."""
     consent, age, credit = consent_prompt(), age_prompt(), credit_prompt()
+    kinds = tuple(c for c in kind_choices() if c.id[2:] in FORM_KINDS)
     country_hint = _("Type the name of the country, or skip.")
     return (
+        # Unanswered, it is a migrant's own story (the form asked nothing else before).
+        FormField("kind", kind_question(), FieldKind.CHOICE, kinds, optional=True),
         FormField("consent", consent.text, FieldKind.CONSENT, consent.choices[:1]),
-        FormField("is_adult", age.text, FieldKind.CHOICE, age.choices),
+        FormField("is_adult", age.text, FieldKind.CHOICE, (*age.choices, child_choice())),
+        FormField(
+            "guardian",
+            guardian_prompt().text,
+            FieldKind.CONSENT,
+            guardian_prompt().choices[:1],
+            optional=True,
+        ),
         FormField("credit_mode", credit.text, FieldKind.CHOICE, credit.choices),
         FormField(
             "credit_name", full_name_question(), FieldKind.LINE, optional=True, max_length=NAME_MAX
         ),
         FormField("origin", origin_question(), FieldKind.COUNTRY, optional=True, hint=country_hint),
         FormField(
-            "residence", residence_question(), FieldKind.COUNTRY, optional=True, hint=country_hint
+            "residence",
+            residence_question()
+            + " "
+            + _("A story of welcoming newcomers: where is your community?"),
+            FieldKind.COUNTRY,
+            optional=True,
+            hint=country_hint,
         ),
         FormField("text", story_question(), FieldKind.TEXT, max_length=settings.story_max_chars),
         FormField(
@@ -99,9 +125,10 @@ def form_draft(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The draft the chat flow builds from the same answers, and what is wrong with them.
 
-    Call inside the locale's ``Translator.use``. The rules are the flow's own: consent,
-    no name for anyone under 18, a name when named, one country per answer, the story's
-    length, one short line to the host community.
+    Call inside the locale's ``Translator.use``. The rules are the flow's own: a kind,
+    consent, someone under 18 told who can share it, a child's story only with the
+    adult's confirmation and never named, a name when named, one country per answer, the
+    story's length, one short line to the host community.
 
     Returns:
         The draft for :func:`submit`, and a kind reason per field id (empty when none).
@@ -113,25 +140,40 @@ def form_draft(
 
     draft: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    kind = answer("kind").removeprefix("c:") or StoryKind.MIGRANT.value
+    if kind in FORM_KINDS:
+        draft["kind"] = kind
+    else:
+        problems["kind"] = _("Please choose one of the buttons.")
     if answer("consent") == "c:yes":
         draft["consent_version"] = settings.consent_version
     else:
         problems["consent"] = _("Please choose one of the buttons.")
-    if answer("is_adult") not in {"c:yes", "c:no"}:
+    age = answer("is_adult").removeprefix("c:")
+    if age == "no":
+        problems["is_adult"] = under_18_text()
+    elif age not in {"yes", CHILD}:
         problems["is_adult"] = _("Please choose one of the buttons.")
+    elif age == CHILD:
+        if answer("guardian") == "c:yes":
+            draft["guardian_consent"] = True
+        else:
+            problems["guardian"] = _("A child's story can only be shared with this confirmation.")
     credit = answer("credit_mode").removeprefix("c:")
     if credit in {mode.value for mode in CreditMode}:
         draft["credit_mode"] = credit
     else:
         problems["credit_mode"] = _("Please choose one of the buttons.")
-    apply_age(draft, answer("is_adult") != "c:no")
+    apply_age(draft, age == "yes")
     if draft["is_adult"] and credit in {CreditMode.FULL_NAME.value, CreditMode.FIRST_NAME.value}:
         name = answer("credit_name")
         if problem := name_problem(name):
             problems["credit_name"] = problem
         else:
             draft["credit_name"] = name
-    for key in ("origin", "residence"):
+    # A host community's story has one place, its community (asked as where they live).
+    places = ("residence",) if kind == StoryKind.HOST_COMMUNITY.value else ("origin", "residence")
+    for key in places:
         if typed := answer(key):
             matches = search_countries(typed, locale)
             if len(matches) == 1:

@@ -10,7 +10,7 @@ from bot.core.events import MediaRef
 from bot.core.turn import Turn
 from bot.handlers.review import Review
 from bot.handlers.safety import send_helplines
-from bot.handlers.story_questions import story_text
+from bot.handlers.story_questions import story_kind, story_text
 from bot.i18n import _
 from moderation.intake import StoryFields, submit_story
 from storage.models import CreditMode
@@ -40,6 +40,8 @@ async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = N
             community_message=d.get("community_message"),
             is_adult=bool(d.get("is_adult", True)),
             consent_version=str(d.get("consent_version", deps.settings.consent_version)),
+            kind=story_kind(d).value,
+            guardian_consent=bool(d.get("guardian_consent")),
         ),
         text=story_text(d),
         media=[MediaRef.from_json(item) for item in d.get("media") or []],

@@ -26,6 +26,7 @@ from moderation.visibility import safety_only
 from storage.models import (
     ModerationItem,
     Story,
+    StoryKind,
     StoryMedia,
     StoryRevision,
     StoryState,
@@ -53,6 +54,7 @@ class CardView:
     residence: str | None
     community_message: str | None
     is_adult: bool
+    kind: str  # a StoryKind value
     media: tuple[tuple[str, MediaRef], ...]  # (platform, ref)
     lease_owner: str | None
     lease_expires_at: datetime | None
@@ -117,6 +119,7 @@ async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
         residence=story.current_country,
         community_message=story.community_message,
         is_adult=story.is_adult,
+        kind=story.kind,
         media=tuple(
             (m.platform, MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime, size=m.size))
             for m in media
@@ -167,8 +170,13 @@ def card_text(view: CardView, locale: str) -> str:
         "full_name": _("full name: {name}"),
         "first_name": _("first name: {name}"),
     }.get(view.credit_mode, _("anonymous"))
+    kind = {
+        StoryKind.HOST_COMMUNITY.value: _("Kind: a host community's story"),
+        StoryKind.FILM.value: _("Kind: a short film"),
+    }.get(view.kind, _("Kind: a migrant's own story"))
     lines = [
         _("Story #{number} — {state}").format(number=view.story_id, state=_state_label(view.state)),
+        kind,
         _("Language: {language} · Credit: {credit}").format(
             language=view.locale, credit=credit.format(name=view.credit_name or "")
         ),

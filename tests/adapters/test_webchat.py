@@ -103,6 +103,7 @@ async def test_health(browser: Browser) -> None:
 async def test_story_through_the_web_chat(browser: Browser, bot: Bot) -> None:
     await browser.open()
     await browser.tap("Share your story")
+    await browser.tap("My own migration story")
     await browser.tap("I agree")
     await browser.tap("Yes, I am 18")
     await browser.tap("Anonymous")

@@ -73,6 +73,7 @@ async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> 
     page = await page_factory()
     await page.goto("/?start=story")
     log = page.locator("#log")
+    await tap(page, "My own migration story")
     await tap(page, "I agree")
     await tap(page, "Yes, I am 18")
     await tap(page, "Anonymous")

@@ -89,7 +89,13 @@ async def test_a_story_with_nul_and_a_half_emoji_is_submitted_on_every_database(
     browser: Browser, bot: Bot
 ) -> None:
     await browser.open()
-    for label in ("Share your story", "I agree", "Yes, I am 18", "Anonymous"):
+    for label in (
+        "Share your story",
+        "My own migration story",
+        "I agree",
+        "Yes, I am 18",
+        "Anonymous",
+    ):
         assert (await browser.tap(label)).status_code == 200
     await browser.say("Somalia")
     await browser.say("Kenya")

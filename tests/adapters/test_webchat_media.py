@@ -33,6 +33,7 @@ async def browser(bot: Bot) -> AsyncIterator[Browser]:
 async def to_the_story(browser: Browser) -> None:
     await browser.open()
     await browser.tap("Share your story")
+    await browser.tap("My own migration story")
     await browser.tap("I agree")
     await browser.tap("Yes, I am 18")
     await browser.tap("Anonymous")

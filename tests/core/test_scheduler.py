@@ -17,6 +17,7 @@ async def test_an_abandoned_draft_gets_one_kind_reminder(
 ) -> None:
     chat = MemoryChat(bot.core, user_id="walker")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     assert await bot.scheduler.remind_drafts() == 0  # too recent
     async with bot.deps.db.transaction() as session:

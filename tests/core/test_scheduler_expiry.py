@@ -92,7 +92,7 @@ async def test_an_idle_draft_is_announced_once_then_erased_with_its_files(
     assert "📖 Share your story" in chat.labels
     chat.last = [notice]
     await chat.tap("Continue your story")
-    assert "Do you agree" in chat.text and "Welcome back" not in chat.text
+    assert "your own migration story" in chat.text and "Welcome back" not in chat.text
 
 
 async def test_writing_again_keeps_the_draft_and_brings_a_new_notice_later(

@@ -36,6 +36,7 @@ async def test_resume_after_restart(settings: Settings, tmp_path: Path) -> None:
     first = await make_bot(settings, first_db)
     chat = MemoryChat(first.core, user_id="resumer")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("Anonymous")
@@ -57,6 +58,7 @@ async def test_resume_after_restart(settings: Settings, tmp_path: Path) -> None:
 async def test_story_is_parked_while_pledging(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="parker")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.send("/pledge")

@@ -32,6 +32,7 @@ async def test_skip_pressed_twice_skips_one_question(bot: Bot) -> None:
     """The bug: a retried Skip on the origin question also skipped the next one."""
     chat = MemoryChat(bot.core, user_id="skip-twice")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("Anonymous")
@@ -49,6 +50,7 @@ async def test_skip_pressed_twice_skips_one_question(bot: Bot) -> None:
 async def test_back_and_cancel_from_an_old_message_are_stale(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="old-nav")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     cancel_at_adult = button(chat, "Cancel")
     back_at_adult = button(chat, "Back")

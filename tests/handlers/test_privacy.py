@@ -55,6 +55,7 @@ def photo_with_a_marker() -> bytes:
 async def tell_and_pledge(browser: Browser) -> None:
     await browser.open()
     await browser.tap("Share your story")
+    await browser.tap("My own migration story")
     await browser.tap("I agree")
     await browser.tap("Yes, I am 18")
     await browser.tap("First name")

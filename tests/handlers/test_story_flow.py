@@ -18,6 +18,7 @@ STORY = (
 async def tell_story(chat: MemoryChat, *, credit: str = "first name") -> None:
     await chat.send("/start")
     await chat.tap("Share your story")
+    await chat.tap("My own migration story")
     assert "Do you agree" in chat.text
     await chat.tap("I agree")
     assert "18 or older" in chat.text
@@ -43,6 +44,7 @@ async def tell_story(chat: MemoryChat, *, credit: str = "first name") -> None:
 async def to_the_story_step(chat: MemoryChat) -> None:
     """Consent, adult, anonymous, no countries: the story question is next."""
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("Anonymous")
@@ -79,6 +81,7 @@ async def test_complete_story_is_stored_and_waits_for_review(bot: Bot) -> None:
 async def test_back_skip_and_cancel(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="back")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("Anonymous")
@@ -109,12 +112,13 @@ async def test_required_step_cannot_be_skipped_and_bad_input_is_explained(bot: B
     assert "choose one of the buttons" in chat.text
     await chat.unsupported()
     assert "can't use this kind of message" in chat.text
-    assert "Do you agree" in chat.text
+    assert "your own migration story" in chat.text
 
 
 async def test_stale_button_gets_an_explanation(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="stale")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("My full name")
@@ -123,24 +127,44 @@ async def test_stale_button_gets_an_explanation(bot: Bot) -> None:
     assert "What is your full name" in chat.text
 
 
-async def test_under_18_goes_anonymous_to_safety_review(bot: Bot) -> None:
+async def test_under_18_is_told_kindly_who_can_share_it(bot: Bot) -> None:
     chat = MemoryChat(bot.core, user_id="minor")
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("No, I am under 18")
-    assert "safety team" in chat.text
-    assert "come from" in chat.text  # no credit question
+    assert "a parent, guardian or teacher needs to share it with you" in chat.text
+    assert "A child's story I am sharing with them" in chat.text
+    await chat.send("We walked for many days.")
+    assert "What would you like to do?" in chat.text  # the flow ended; nothing kept
+    async with bot.deps.db.transaction() as session:
+        assert (await session.execute(select(Story))).first() is None
+
+
+async def test_a_childs_story_goes_anonymous_to_safety_review(bot: Bot) -> None:
+    chat = MemoryChat(bot.core, user_id="teacher")
+    await chat.send("/story")
+    await chat.tap("My own migration story")
+    await chat.tap("I agree")
+    await chat.tap("A child's story I am sharing with them")
+    assert "parent, guardian or teacher" in chat.text
+    await chat.tap("I confirm")
+    assert "come from" in chat.text  # no credit question, no name asked
     await chat.send("/skip")
     await chat.send("/skip")
     await chat.send("We walked for many days to reach the border.")
     await chat.tap("I'm done")
     await chat.send("/skip")
     assert "Shown as: Anonymous" in chat.text
+    assert "Change how your name is shown" not in chat.text and not any(
+        "name is shown" in label for label in chat.labels
+    )
     await chat.tap("Submit")
     async with bot.deps.db.transaction() as session:
         story = (await session.execute(select(Story))).scalar_one()
     assert story.is_adult is False
-    assert story.credit_mode == "anonymous"
+    assert (story.credit_mode, story.credit_name) == ("anonymous", None)
+    assert story.consent_version == bot.settings.consent_version + "+g"
     assert story.state == StoryState.SAFETY_REVIEW
 
 

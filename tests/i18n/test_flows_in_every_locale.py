@@ -22,6 +22,7 @@ async def story_and_pledge(bot: Bot, locale: str) -> list[Outgoing]:
     await chat.send("/start")
     await chat.press(f"lang:{locale}")
     await chat.press("menu:story")
+    await chat.press("c:migrant")
     await chat.press("c:yes")  # consent
     await chat.press("c:yes")  # 18 or older
     await chat.press("c:anonymous")

@@ -35,6 +35,7 @@ async def tell(
     chat = MemoryChat(bot.core, user_id=user, display_name=display_name)
     await chat.send("/start")
     await chat.tap("Share your story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap(credit)

@@ -24,6 +24,7 @@ async def crisis_with_photo(client: httpx.AsyncClient) -> None:
     browser = Browser(client)
     await browser.open()
     await browser.tap("Share your story")
+    await browser.tap("My own migration story")
     await browser.tap("I agree")
     await browser.tap("Yes, I am 18")
     await browser.tap("My first name only")

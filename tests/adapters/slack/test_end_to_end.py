@@ -44,6 +44,7 @@ async def take_pledge(user: SlackUser) -> None:
 
 async def tell_story(user: SlackUser) -> None:
     await user.tap("Share your story") if user.seen else await user.send("/start story")
+    await user.tap("My own migration story")
     assert "Do you agree" in user.text
     await user.tap("I agree")
     await user.tap("Yes, I am 18")
@@ -67,6 +68,7 @@ async def tell_story(user: SlackUser) -> None:
 async def start_anonymous_story(user: SlackUser) -> None:
     """Through the questions to the story itself: anonymous, no countries."""
     await user.send("/start story")
+    await user.tap("My own migration story")
     await user.tap("I agree")
     await user.tap("Yes, I am 18")
     await user.tap("Anonymous")
@@ -230,8 +232,10 @@ async def test_story_command_and_shortcut_open_the_story_modal(workspace: Worksp
     assert views.metadata(view) == {"locale": "ja"}
     ids = [b.get("block_id") for b in view["blocks"] if b["type"] == "input"]
     assert ids == [
+        "kind",
         "consent",
         "is_adult",
+        "guardian",
         "credit_mode",
         "credit_name",
         "origin",
@@ -306,24 +310,41 @@ async def test_a_story_modal_with_problems_shows_them_and_stores_nothing(
     assert await count(workspace.bot.deps.db, ProcessedEvent) == 0
 
 
-async def test_a_storyteller_under_18_is_never_named_from_the_modal(workspace: Workspace) -> None:
+async def test_a_storyteller_under_18_is_told_who_can_share_it(workspace: Workspace) -> None:
     user = workspace.user("U0YOUNG")
     view = await open_story_modal(workspace, user.user_id)
-    young = {
+    young = {**ANSWERS, "is_adult": {"selected": "c:no"}}
+    response = await workspace.post(workspace.make.view_submission(user.user_id, view, young))
+    errors = response.json()["errors"]
+    assert "a parent, guardian or teacher needs to share it" in errors["is_adult"]
+    await workspace.adapter.drain()
+    assert await count(workspace.bot.deps.db, Story) == 0
+
+
+async def test_a_childs_story_from_the_modal_is_never_named(workspace: Workspace) -> None:
+    user = workspace.user("U0TEACHER")
+    view = await open_story_modal(workspace, user.user_id)
+    child = {
         **ANSWERS,
-        "is_adult": {"selected": "c:no"},
+        "is_adult": {"selected": "c:child"},
         "credit_mode": {"selected": "c:full_name"},
+        "credit_name": "Amina Haddad",
     }
-    await workspace.deliver(workspace.make.view_submission(user.user_id, view, young))
+    response = await workspace.post(workspace.make.view_submission(user.user_id, view, child))
+    assert "guardian" in response.json()["errors"]  # not without the adult's confirmation
+    confirmed = {**child, "guardian": {"selected": "c:yes"}}
+    await workspace.deliver(workspace.make.view_submission(user.user_id, view, confirmed))
     async with workspace.bot.deps.db.transaction() as session:
         story = (await session.execute(select(Story))).scalar_one()
     assert (story.credit_mode, story.credit_name, story.is_adult) == ("anonymous", None, False)
+    assert story.consent_version.endswith("+g")
     assert story.state == StoryState.SAFETY_REVIEW
 
 
 async def test_a_story_being_told_in_the_dm_survives_a_modal_story(workspace: Workspace) -> None:
     user = workspace.user("U0BOTH")
     await user.send("/start story")
+    await user.tap("My own migration story")
     await user.tap("I agree")
     view = await open_story_modal(workspace, user.user_id)
     await workspace.deliver(workspace.make.view_submission(user.user_id, view, ANSWERS))

@@ -122,6 +122,8 @@ class Phone:
 async def tell_story(phone: Phone) -> str:
     """Tell a story with a photo; returns the photo's file id (its largest size)."""
     await phone.send("/start story")
+    assert "your own migration story" in phone.text
+    await phone.tap("My own migration story")
     assert "Do you agree" in phone.text
     await phone.tap("I agree")
     await phone.tap("Yes, I am 18")
@@ -212,7 +214,7 @@ async def test_story_through_polling(
     await assert_story_stored(bot.deps.db)
     assert all("parse_mode" not in c.params for c in api.all_calls)
     answered = {c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")}
-    assert len(answered) == phone.taps == 5  # every tap stopped its spinner
+    assert len(answered) == phone.taps == 6  # every tap stopped its spinner
 
 
 async def test_pledge_through_polling(

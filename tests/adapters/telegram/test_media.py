@@ -45,6 +45,7 @@ async def polled(
 
 async def to_the_story(phone: Phone) -> None:
     await phone.send("/start story")
+    await phone.tap("My own migration story")
     await phone.tap("I agree")
     await phone.tap("Yes, I am 18")
     await phone.tap("Anonymous")

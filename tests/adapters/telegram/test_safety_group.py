@@ -79,6 +79,7 @@ async def submit(bot: Bot, text: str, user: str = "amina") -> int:
     """A story told in chat (named, with countries); returns its item id."""
     chat = MemoryChat(bot.core, user_id=user)
     await chat.send("/story")
+    await chat.tap("My own migration story")
     await chat.tap("I agree")
     await chat.tap("Yes, I am 18")
     await chat.tap("first name")
