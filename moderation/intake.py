@@ -33,14 +33,12 @@ from storage.models import (
     StoryMedia,
     StoryRevision,
     StoryState,
+    utcnow,
 )
 
 PRIORITY_NORMAL = 0
 PRIORITY_SAFETY = 100
 AUTHOR = "storyteller"
-# Appended to the story's consent version when an adult shares a child's story and
-# declared they are the child's parent, guardian or teacher and the child agrees.
-GUARDIAN_MARK = "+g"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +56,8 @@ class StoryFields:
         consent_version: the version of the terms they agreed to.
         kind: a ``StoryKind`` value: a migrant's own story, a host community's, a film.
         guardian_consent: an adult sharing a child's story declared they are the
-            child's parent, guardian or teacher and the child agrees; stored as the
-            consent version followed by :data:`GUARDIAN_MARK`.
+            child's parent, guardian or teacher and the child agrees; recorded as the
+            story's ``guardian_consent_at``.
     """
 
     credit_mode: str
@@ -245,6 +243,7 @@ async def submit_story(
         platform: where the files' references are valid (``telegram``, ``slack``...).
         screener: screening for the text and the message.
     """
+    now = utcnow()
     story = Story(
         participant_id=participant_id,
         locale=locale,
@@ -254,7 +253,10 @@ async def submit_story(
         current_country=fields.current_country,
         community_message=fields.community_message,
         is_adult=fields.is_adult,
-        consent_version=fields.consent_version + (GUARDIAN_MARK if fields.guardian_consent else ""),
+        consent_version=fields.consent_version,
+        guardian_consent_at=now if fields.guardian_consent else None,
+        submitted_at=now,
+        updated_at=now,
         kind=StoryKind(fields.kind).value,
     )
     session.add(story)

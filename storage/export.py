@@ -243,6 +243,7 @@ async def _story(session: AsyncSession, story: Story, files: _Files) -> dict[str
         "community_message": story.community_message,
         "adult": story.is_adult,
         "consent_version": story.consent_version,
+        "guardian_consent_at": _time(story.guardian_consent_at),
         "revisions": [
             {
                 "number": r.number,

@@ -110,6 +110,9 @@ class Story(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=120)
     is_adult: bool = Field(default=True)
     consent_version: str = Field(max_length=16)
+    # When an adult sharing a child's story confirmed they are the child's parent,
+    # guardian or teacher and the child agrees; None for a storyteller's own story.
+    guardian_consent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     state: str = Field(default=StoryState.RECEIVED.value, max_length=24, index=True)
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

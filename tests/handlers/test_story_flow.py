@@ -164,7 +164,8 @@ async def test_a_childs_story_goes_anonymous_to_safety_review(bot: Bot) -> None:
         story = (await session.execute(select(Story))).scalar_one()
     assert story.is_adult is False
     assert (story.credit_mode, story.credit_name) == ("anonymous", None)
-    assert story.consent_version == bot.settings.consent_version + "+g"
+    assert story.consent_version == bot.settings.consent_version
+    assert story.guardian_consent_at is not None
     assert story.state == StoryState.SAFETY_REVIEW
 
 

@@ -196,6 +196,7 @@ async def test_submit_story_stores_the_story_its_text_and_files_and_queues_it(
         "3",
     )
     assert story.community_message == "Thank you for the welcome." and story.is_adult
+    assert story.guardian_consent_at is None
     [revision] = await _rows(db, StoryRevision, story_id)
     assert (revision.number, revision.text, revision.author) == (1, TEXT, "storyteller")
     assert revision.content_hash == content_hash(TEXT)
@@ -216,6 +217,19 @@ async def test_submit_story_of_a_minor_goes_to_the_safety_queue(db: Database) ->
     done = await _submit(db, person, fields=minor, screener=screener)
     assert (done.item.state, done.item.priority) == ("SAFETY_REVIEW", PRIORITY_SAFETY)
     assert screener.calls[0][2] is False  # the screener is told the age too
+
+
+async def test_a_guardians_confirmation_is_kept_with_the_time_and_the_plain_version(
+    db: Database,
+) -> None:
+    person = await _participant(db, "teacher")
+    shared = replace(FIELDS, is_adult=False, credit_mode="anonymous", credit_name=None)
+    done = await _submit(db, person, fields=replace(shared, guardian_consent=True))
+    async with db.transaction() as session:
+        story = await session.get(Story, done.item.story_id)
+    assert story is not None
+    assert story.consent_version == FIELDS.consent_version
+    assert story.guardian_consent_at is not None
 
 
 async def test_submit_story_routes_a_crisis_to_the_safety_queue(db: Database) -> None:
