@@ -54,6 +54,7 @@ class CardView:
     residence: str | None
     community_message: str | None
     is_adult: bool
+    shared_by_guardian: bool  # a child's story, shared by their parent, guardian or teacher
     kind: str  # a StoryKind value
     media: tuple[tuple[str, MediaRef], ...]  # (platform, ref)
     lease_owner: str | None
@@ -119,6 +120,7 @@ async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
         residence=story.current_country,
         community_message=story.community_message,
         is_adult=story.is_adult,
+        shared_by_guardian=story.guardian_consent_at is not None,
         kind=story.kind,
         media=tuple(
             (m.platform, MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime, size=m.size))
@@ -185,7 +187,9 @@ def card_text(view: CardView, locale: str) -> str:
             residence=country_name(view.residence, locale) if view.residence else "—",
         ),
     ]
-    if not view.is_adult:
+    if view.shared_by_guardian:
+        lines.append(_("⚠️ A child's story, shared by their parent, guardian or teacher."))
+    elif not view.is_adult:
         lines.append(_("⚠️ The storyteller is under 18."))
     if view.flags:
         kinds = sorted({f.kind.value for f in view.flags})

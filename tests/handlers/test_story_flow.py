@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot.adapters.memory import MemoryChat
 from bot.app import Bot
 from bot.core.events import MediaKind
+from bot.review.cards import card_text, load_card
 from storage.models import ModerationItem, Story, StoryMedia, StoryRevision, StoryState
 
 STORY = (
@@ -167,6 +168,14 @@ async def test_a_childs_story_goes_anonymous_to_safety_review(bot: Bot) -> None:
     assert story.consent_version == bot.settings.consent_version
     assert story.guardian_consent_at is not None
     assert story.state == StoryState.SAFETY_REVIEW
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+        assert item.id is not None
+        card = await load_card(session, item.id)
+    assert card is not None
+    lines = card_text(card, "en").splitlines()
+    assert "⚠️ A child's story, shared by their parent, guardian or teacher." in lines
+    assert "⚠️ The storyteller is under 18." not in lines
 
 
 async def test_edit_from_preview_returns_to_preview(bot: Bot) -> None:
