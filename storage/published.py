@@ -54,19 +54,23 @@ class PublishedStory:
 
 @dataclass(frozen=True, slots=True)
 class WallFilter:
-    """Which published stories a page lists: all, or those in one language and/or with
-    one country (where the storyteller comes from or lives)."""
+    """Which published stories a page lists: all, or those in one language, with one
+    country (where the storyteller comes from or lives) and/or of one kind
+    (:class:`~storage.models.StoryKind` value)."""
 
     language: str | None = None
     country: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Facets:
-    """The languages and countries of the published stories (for the wall's filters)."""
+    """The languages, countries and kinds of the published stories (for the wall's
+    filters)."""
 
     languages: tuple[str, ...]
     countries: tuple[str, ...]
+    kinds: tuple[str, ...] = ()
 
 
 def story_title(title: str | None, text: str) -> str:
@@ -104,6 +108,8 @@ def _matches(chosen: WallFilter) -> list[ColumnElement[bool]]:
                 col(Story.current_country) == chosen.country,
             )
         )
+    if chosen.kind:
+        conditions.append(col(Story.kind) == chosen.kind)
     return conditions
 
 
@@ -147,19 +153,26 @@ async def published_stories(
 
 
 async def published_facets(session: AsyncSession) -> Facets:
-    """The languages and countries (origin or residence) of the published stories."""
+    """The languages, countries (origin or residence) and kinds of the published stories."""
     published = (
-        select(col(Story.locale), col(Story.origin_country), col(Story.current_country))
+        select(
+            col(Story.locale),
+            col(Story.origin_country),
+            col(Story.current_country),
+            col(Story.kind),
+        )
         .join(ModerationItem, col(ModerationItem.story_id) == col(Story.id))
         .where(*_is_published())
         .distinct()
     )
     languages: set[str] = set()
     countries: set[str] = set()
-    for locale, origin, residence in (await session.execute(published)).all():
+    kinds: set[str] = set()
+    for locale, origin, residence, kind in (await session.execute(published)).all():
         languages.add(locale)
         countries.update(code for code in (origin, residence) if code)
-    return Facets(tuple(sorted(languages)), tuple(sorted(countries)))
+        kinds.add(kind)
+    return Facets(tuple(sorted(languages)), tuple(sorted(countries)), tuple(sorted(kinds)))
 
 
 async def published_media(

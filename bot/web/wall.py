@@ -7,8 +7,10 @@ credited exactly as the storyteller chose (:func:`~bot.review.delivery.credit_li
 Each story is a card: its title (the moderator's, else its first sentence), text, credit
 with the countries in the page's language, the message to the host community, and share
 buttons (copy the link; the phone's own share sheet where there is one). Pages list all
-stories or those in one language or with one country (``?language=ar&country=SY``:
-an unknown value lists them all). The page of one story carries Open Graph and Twitter
+stories or those in one language, with one country or of one kind
+(``?language=ar&country=SY&kind=film``: an unknown value lists them all). Host-community
+stories and films carry a label; a film's link (YouTube or Vimeo, checked again here) is
+a plain link, never an embedded player. The page of one story carries Open Graph and Twitter
 card tags, so a shared link previews with its title and opening words.
 
 The reader's language (``?lang=``, else Accept-Language) is used for the page and the
@@ -40,6 +42,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.core.deps import Deps
 from bot.handlers.pledge import total_text
+from bot.handlers.story_questions import film_link
 from bot.i18n import N_, _
 from bot.i18n.formatting import countries, country_name, format_day, language_name
 from bot.i18n.translator import is_rtl
@@ -48,7 +51,7 @@ from bot.web.media import Attachment, PublishedMedia, media_path
 from bot.web.page_cache import PageCache
 from bot.web.untrusted import bounded_int, path_id
 from storage.media import MediaKind
-from storage.models import StoryMedia
+from storage.models import StoryKind, StoryMedia
 from storage.pledges import pledge_total
 from storage.published import (
     Facets,
@@ -96,7 +99,22 @@ UI: dict[str, str] = {
     "copied": N_("Link copied."),
     "share_story": N_("Share this story"),
     "take_pledge": N_("Take the pledge"),
+    "kind": N_("Kind of story"),
+    "films": N_("Short films"),
 }
+# The label of a story's kind on its card (a migrant's own story has none) and the
+# kind's name in the filter.
+KIND_LABELS: dict[str, str] = {
+    StoryKind.HOST_COMMUNITY: N_("Welcoming newcomers"),
+    StoryKind.FILM: N_("Short film"),
+}
+KIND_CHOICES: dict[str, str] = {
+    StoryKind.MIGRANT: N_("Migrants' stories"),
+    StoryKind.HOST_COMMUNITY: N_("Welcoming newcomers"),
+    StoryKind.FILM: N_("Short films"),
+}
+# Rel of a film's link: it leaves the site, and the storyteller chose it.
+FILM_REL = "noopener nofollow ugc"
 # A file's label when a moderator gave no alt text (a photo) and a player's name.
 MEDIA_LABELS: dict[str, str] = {
     MediaKind.PHOTO: N_("Photo"),
@@ -160,12 +178,14 @@ class StoryWall:
         return locale, locale if chosen else ""
 
     def _filter(self, params: QueryParams) -> WallFilter:
-        """The stories asked for: a language and a country we know, else all of them."""
+        """The stories asked for: a language, country and kind we know, else all of them."""
         language = params.get("language", "")[:32].replace("-", "_")
         country = params.get("country", "")[:8].upper()
+        kind = params.get("kind", "")[:32]
         return WallFilter(
             language=language if language in self.deps.translator.locales else None,
             country=country if country in _country_codes() else None,
+            kind=kind if kind in KIND_CHOICES else None,
         )
 
     async def _page(
@@ -201,6 +221,7 @@ class StoryWall:
             "locale": story.locale.replace("_", "-"),
             "published_at": item.published_at.isoformat(),
             "url": self.story_url(item.story_id),
+            "tags": [story.kind],
         }
 
     def _page_entry(
@@ -210,8 +231,14 @@ class StoryWall:
         published files (the first photo is its picture in link previews)."""
         media = _media_entries(files)
         photo = next((file for file in media if file["kind"] == MediaKind.PHOTO), None)
+        text, link = _film_parts(item)
+        label = KIND_LABELS.get(item.story.kind)
         return {
             **self._feed_entry(item, locale),
+            "body": text,
+            "film_link": link,
+            "film_rel": FILM_REL,
+            "kind_label": _(label) if label else None,
             "dir": "rtl" if is_rtl(item.story.locale) else "ltr",
             "published_on": _(UI["published_on"]).format(
                 date=format_day(item.published_at, locale)
@@ -294,6 +321,7 @@ class StoryWall:
                 self._page_entry(item, active, media.get(item.story_id, [])) for item in stories
             ]
             choices = _filter_choices(facets, only, active)
+            films = _query(lang, 1, WallFilter(kind=StoryKind.FILM))
         body = self._html(
             "wall_index.html",
             locale,
@@ -304,7 +332,8 @@ class StoryWall:
                 "filters": choices,
                 "chosen": only,
                 "page_lang": lang,
-                "filtered": bool(only.language or only.country),
+                "filtered": bool(only.language or only.country or only.kind),
+                "films": films if StoryKind.FILM in facets.kinds else None,
                 "newer": _query(lang, page - 1, only) if page > 1 else None,
                 "older": _query(lang, page + 1, only) if more else None,
             },
@@ -397,6 +426,7 @@ class StoryWall:
                 _text(entry, "link", url)
                 _text(entry, "guid", url).set("isPermaLink", "true")
                 _text(entry, "pubDate", rfc822(item.published_at))
+                _text(entry, "category", item.story.kind)
                 _text(entry, "description", _description(item, active))
                 for file in files.get(item.story_id, []):
                     ET.SubElement(
@@ -450,7 +480,24 @@ def _filter_choices(facets: Facets, only: WallFilter, locale: str) -> dict[str, 
         key=lambda pair: pair[1].casefold(),
     )
     found = [(code, name, code == only.country) for code, name in named]
-    return {"languages": languages, "countries": found}
+    kinds = [
+        (kind, _(name), kind == only.kind)
+        for kind, name in KIND_CHOICES.items()
+        if kind in facets.kinds or kind == only.kind
+    ]
+    return {"languages": languages, "countries": found, "kinds": kinds}
+
+
+def _film_parts(item: PublishedStory) -> tuple[str, str | None]:
+    """A story's text to show and, for a film, its link: the last paragraph when it is
+    a link to a known film host (checked again: a moderator may have edited the text)."""
+    if item.story.kind != StoryKind.FILM:
+        return item.text, None
+    head, _sep, last = item.text.rstrip().rpartition("\n\n")
+    link = film_link(last.strip())
+    if link is None:
+        return item.text, None
+    return head, link
 
 
 def _description(item: PublishedStory, locale: str) -> str:
@@ -475,6 +522,8 @@ def _query(lang: str, page: int, only: WallFilter | None = None) -> str:
         params["language"] = only.language.replace("_", "-")
     if only is not None and only.country:
         params["country"] = only.country
+    if only is not None and only.kind:
+        params["kind"] = only.kind
     if page > 1:
         params["page"] = str(page)
     return f"?{urlencode(params)}" if params else ""

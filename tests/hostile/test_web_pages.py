@@ -136,7 +136,7 @@ async def test_the_wall_and_feeds_refuse_hostile_query_parameters(
         verdicts.check(await client.get(f"/stories/{encoded(value)}"), f"story {value!r}")
     for value in hostile_texts(rng, 40):
         for path in ("/stories", "/stories.json", "/stories.rss", "/stories/1"):
-            for name in ("lang", "language", "country"):
+            for name in ("lang", "language", "country", "kind"):
                 answer = await client.get(url(path, **{name: value}))
                 verdicts.check(answer, f"{path} {name}={value!r}")
         raw = value.encode("utf-8", "surrogatepass")
