@@ -8,6 +8,7 @@ from sqlmodel import col
 from bot.core.dialog import DialogEngine
 from bot.core.events import Choice
 from bot.core.turn import Turn
+from bot.handlers import revise
 from bot.handlers.review import Review
 from bot.handlers.thanks import switch_choice
 from bot.i18n import _
@@ -128,7 +129,7 @@ async def on_story_choice(
             and story.participant_id == turn.participant_id
             and story.state == StoryState.NEEDS_CHANGES
         ):
-            await engine.start(turn, "revise", {"story_id": story.id})
+            await engine.start(turn, "revise", revise.revise_draft(story))
             return
         turn.say(_("Story #{number} is not waiting for changes.").format(number=raw_id))
         return

@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.core.dialog import Finish, Flow, Invalid, Next, Prompt, Result, Step
 from bot.core.events import Choice
 from bot.core.turn import Turn
 from bot.handlers.review import Review
 from bot.handlers.safety import send_helplines
 from bot.handlers.story import done_choice, story_accept, story_prompt
-from bot.handlers.story_questions import chosen, story_text, story_too_long
+from bot.handlers.story_questions import chosen, story_question, story_text, story_too_long
 from bot.i18n import _
 from moderation.errors import NotAllowed
 from moderation.intake import revise_story
+from storage.models import Story, StoryKind
+
+# Not "kind": the draft's kind makes story_text read a film's title and description,
+# and a new version is always its text, as messages.
+KIND = "revised_kind"
+
+
+def revise_draft(story: Story) -> dict[str, Any]:
+    """The draft a new version of ``story`` starts from."""
+    return {"story_id": story.id, KIND: story.kind}
 
 
 def revise_prompt(turn: Turn) -> Prompt:
     if turn.draft.get("parts") or turn.draft.get("media"):
         return story_prompt(turn)
-    return Prompt(
-        _(
-            "Please send the new version of your story #{number}, in one or more messages. "
-            "It replaces the text you sent before. Tap “I'm done” when it is complete."
-        ).format(number=turn.draft.get("story_id")),
-        (done_choice(),),
-    )
+    text = _(
+        "Please send the new version of your story #{number}, in one or more messages. "
+        "It replaces the text you sent before. Tap “I'm done” when it is complete."
+    ).format(number=turn.draft.get("story_id"))
+    kind = turn.draft.get(KIND)
+    if kind == StoryKind.HOST_COMMUNITY.value:
+        text += "\n\n" + story_question(StoryKind.HOST_COMMUNITY)
+    elif kind == StoryKind.FILM.value:
+        text += "\n\n" + _(
+            "For your film: its title on the first line, then the description, "
+            "and the link if there is one."
+        )
+    return Prompt(text, (done_choice(),))
 
 
 def revise_preview(turn: Turn) -> Prompt:

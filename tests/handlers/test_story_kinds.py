@@ -6,12 +6,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.memory import MemoryChat
+from bot.adapters.memory import MemoryChat, MemorySender
 from bot.app import Bot
 from bot.core.events import MediaKind
 from bot.handlers.story_form import form_draft, story_form
 from bot.handlers.story_questions import film_link
 from bot.review.cards import card_text, load_card
+from bot.review.service import ActionRequest, ReviewAction
+from moderation.actors import Moderator
+from moderation.states import Role
 from storage.models import ModerationItem, Story, StoryMedia, StoryRevision, StoryState
 
 
@@ -111,6 +114,67 @@ async def test_a_longer_film_is_sent_as_a_link(bot: Bot) -> None:
     await chat.tap("Submit my story")
     _story, revision, media = await stored(bot)
     assert revision.text.endswith("https://vimeo.com/76979871") and media == []
+
+
+async def ask_for_changes(bot: Bot, memory_sender: MemorySender, chat: MemoryChat) -> None:
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+    assert item.id is not None
+    outcome = await bot.review.act(
+        Moderator(id="ana", role=Role.MODERATOR),
+        ActionRequest(ReviewAction.CHANGES, item.id, item.version),
+        text="Please leave out the street.",
+    )
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    chat.last = [memory_sender.sent[chat.user_id][-1]]
+    await chat.tap("Revise my story")
+
+
+async def test_a_host_communitys_new_version_is_asked_in_its_words(
+    bot: Bot, memory_sender: MemorySender
+) -> None:
+    chat = MemoryChat(bot.core, user_id="host")
+    await start(chat, "Welcoming newcomers")
+    await chat.send("Germany")
+    await chat.send("Our village on Elm Street opened the old school for twelve families.")
+    await chat.tap("I'm done")
+    await chat.send("/skip")
+    await chat.tap("Submit my story")
+    await ask_for_changes(bot, memory_sender, chat)
+    assert "new version of your story" in chat.text
+    assert "what changed when the newcomers arrived" in chat.text
+    assert "Where did you start from" not in chat.text
+    await chat.send("Our village opened the old school for twelve families.")
+    await chat.tap("I'm done")
+    await chat.tap("Send the new version")
+    assert "new version is with our team" in chat.text
+
+
+async def test_a_films_new_version_says_what_to_send(bot: Bot, memory_sender: MemorySender) -> None:
+    chat = MemoryChat(bot.core, user_id="filmmaker")
+    await start(chat, "A short film")
+    await chat.send("/skip")
+    await chat.send("/skip")
+    await chat.send("https://youtu.be/abc123")
+    await chat.send("Two Rivers")
+    await chat.send("Two sisters from Elm Street learn to swim.")
+    await chat.tap("Submit my story")
+    await ask_for_changes(bot, memory_sender, chat)
+    assert "title on the first line, then the description" in chat.text
+    await chat.send("Two Rivers\n\nTwo sisters learn to swim.\n\nhttps://youtu.be/abc123")
+    await chat.tap("I'm done")
+    assert "Two sisters learn to swim." in chat.text  # the preview is the text as sent
+    await chat.tap("Send the new version")
+    assert "new version is with our team" in chat.text
+    async with bot.deps.db.transaction() as session:
+        texts = list(
+            (
+                await session.execute(select(StoryRevision.text).order_by(StoryRevision.number))
+            ).scalars()
+        )
+    assert texts[-1] == "Two Rivers\n\nTwo sisters learn to swim.\n\nhttps://youtu.be/abc123"
 
 
 @pytest.mark.parametrize(
