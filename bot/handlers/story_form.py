@@ -24,6 +24,7 @@ from bot.handlers.story_questions import (
     credit_prompt,
     full_name_question,
     guardian_prompt,
+    host_message_question,
     kind_choices,
     kind_question,
     message_problem,
@@ -109,13 +110,22 @@ def story_form(settings: Settings) -> tuple[FormField, ...]:
             optional=True,
             hint=country_hint,
         ),
-        FormField("text", story_question(), FieldKind.TEXT, max_length=settings.story_max_chars),
+        # A modal's labels cannot follow the kind chosen above it: the host community's
+        # wording of the same question is the hint.
+        FormField(
+            "text",
+            story_question(),
+            FieldKind.TEXT,
+            max_length=settings.story_max_chars,
+            hint=story_question(StoryKind.HOST_COMMUNITY),
+        ),
         FormField(
             "community_message",
             message_prompt().text,
             FieldKind.LINE,
             optional=True,
             max_length=MESSAGE_MAX,
+            hint=host_message_question(),
         ),
     )
 

@@ -179,11 +179,13 @@ def story_question(kind: StoryKind = StoryKind.MIGRANT) -> str:
     )
 
 
+def host_message_question() -> str:
+    return _("Optional: one line you would like to say to the newcomers in your community.")
+
+
 def message_prompt(turn: Turn | None = None) -> Prompt:
     if turn is not None and story_kind(turn.draft) is StoryKind.HOST_COMMUNITY:
-        return Prompt(
-            _("Optional: one line you would like to say to the newcomers in your community.")
-        )
+        return Prompt(host_message_question())
     return Prompt(
         _(
             "Optional: one line you would like to say to the people of the country where "

@@ -231,3 +231,11 @@ async def test_the_form_takes_a_host_communitys_story_but_no_film(bot: Bot) -> N
     assert set(problems) == {"kind"}
     draft, problems = form_draft({**answers, "kind": ""}, bot.settings, "en")
     assert draft["kind"] == "migrant" and draft["origin"] == "SY"
+
+
+def test_the_forms_story_and_message_also_ask_in_a_host_communitys_words(bot: Bot) -> None:
+    fields = {field.id: field for field in story_form(bot.settings)}
+    assert "Where did you start from" in fields["text"].label
+    assert "what changed when the newcomers arrived" in (fields["text"].hint or "")
+    assert "the country where you live now" in fields["community_message"].label
+    assert "the newcomers in your community" in (fields["community_message"].hint or "")
