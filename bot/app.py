@@ -45,6 +45,7 @@ from bot.handlers.routes import build_router
 from bot.i18n.translator import Translator
 from bot.review.delivery import FeedPublisher, ReviewDelivery
 from bot.review.service import ReviewService
+from bot.review.thanks import ThanksDesk
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from bot.web.dashboard import Dashboard
@@ -86,6 +87,7 @@ class Bot:
     webchat: WebChat
     scheduler: Scheduler
     review: ReviewService
+    thanks: ThanksDesk
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     telegram: TelegramAdapter | None = None  # telegram: None without a token
     slack: SlackAdapter | None = None  # slack: None without a token
@@ -152,7 +154,8 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     facts = load_facts(settings.facts_file)
     core = BotCore(deps, build_router(review, facts), media=intake)
     webchat = WebChat(core, session_secret=secrets.session)
-    delivery = ReviewDelivery(deps, review)
+    thanks = ThanksDesk(deps)  # readers' thanks: the queue, decisions, delivery
+    delivery = ReviewDelivery(deps, review, thanks)
     dispatcher = OutboxDispatcher(
         database,
         {webchat.platform: webchat, "feed": FeedPublisher()},
@@ -167,7 +170,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         dispatcher.add_sender(telegram.sender)
         # The moderators' group: card buttons and /queue via the facade.
         telegram.group_handler = TelegramModerationGroup(
-            deps, review, telegram.bot, telegram.sender
+            deps, review, thanks, telegram.bot, telegram.sender
         )
     # -- slack: DMs, commands, Home tab, modals, the moderators' channel --
     slack = build_slack(deps, core, review)
@@ -184,6 +187,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         webchat,
         scheduler,
         review,
+        thanks,
         telegram=telegram,
         slack=slack,
         dashboard=dashboard,
@@ -245,7 +249,7 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
     # -- moderation dashboard and public story wall --
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()
-        routes += ThanksQueue(bot.dashboard).routes()  # readers' thanks, one click each
+        routes += ThanksQueue(bot.dashboard, bot.thanks).routes()  # readers' thanks, one click each
     routes += StoryWall(bot.deps).routes()
     routes += ExportPages(bot.deps).routes()  # a person's copy of their data (/privacy)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))

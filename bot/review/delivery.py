@@ -41,10 +41,10 @@ class ReviewDelivery:
     ``takedown``, readers' ``thanks`` and their ``thanks_card``) and records what a send
     created (a card, a channel post, a thank-you delivered)."""
 
-    def __init__(self, deps: Deps, review: ReviewService) -> None:
+    def __init__(self, deps: Deps, review: ReviewService, thanks: ThanksDesk) -> None:
         self.deps = deps
         self.review = review
-        self.thanks = ThanksDesk(deps)
+        self.thanks = thanks
 
     async def render(self, due: DueMessage) -> Outgoing | None:
         payload = due.payload

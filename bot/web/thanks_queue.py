@@ -48,9 +48,9 @@ def page_strings() -> dict[str, str]:
 class ThanksQueue:
     """The thanks page's routes, inside the dashboard (same cookie path and sign-in)."""
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    def __init__(self, dashboard: Dashboard, desk: ThanksDesk) -> None:
         self.dashboard = dashboard
-        self.desk = ThanksDesk(dashboard.deps)
+        self.desk = desk
 
     def routes(self) -> list[BaseRoute]:
         return [

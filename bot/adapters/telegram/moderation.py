@@ -32,9 +32,17 @@ class TelegramModerationGroup:
     """Handles every update of the moderators' group (``TELEGRAM_MODERATION_CHAT_ID``)
     and of the safety team's (``TELEGRAM_SAFETY_CHAT_ID``, safety moderators and leads)."""
 
-    def __init__(self, deps: Deps, review: ReviewService, bot: Bot, sender: TelegramSender) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        review: ReviewService,
+        thanks: ThanksDesk,
+        bot: Bot,
+        sender: TelegramSender,
+    ) -> None:
         self.deps = deps
         self.review = review
+        self.thanks = thanks
         self.bot = bot
         self.sender = sender
 
@@ -110,8 +118,7 @@ class TelegramModerationGroup:
 
     async def _on_thanks_button(self, query: CallbackQuery) -> None:
         """Pass or Reject on a reader's thank-you; the card then says what happened."""
-        desk = ThanksDesk(self.deps)
-        outcome = await desk.decide_from(PLATFORM, str(query.from_user.id), query.data or "")
+        outcome = await self.thanks.decide_from(PLATFORM, str(query.from_user.id), query.data or "")
         await self._answer(query, outcome.message, alert=not outcome.ok)
         if outcome.settled and query.message is not None:
             try:  # in place of the card, and without its buttons
