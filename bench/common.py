@@ -1,0 +1,301 @@
+"""What every benchmark shares: the run's context, a result row, bots on either database,
+interleaved rounds with medians, and a description of the machine.
+
+A benchmark is a module ``bench/bN_<name>.py`` exposing
+``async def measure(ctx: Context) -> list[Result]``; ``python -m bench.run`` finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from bot.adapters.memory import MemoryChat
+from bot.app import Bot, build_bot
+from bot.config import Settings
+from bot.core.events import Inbound, Outgoing
+from bot.handlers.pledge import DEFAULT_MILESTONES
+from storage.db import Database
+from storage.pledges import ensure_campaign
+
+ROOT = Path(__file__).resolve().parent.parent
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+@dataclass
+class Context:
+    """One run of the benchmarks."""
+
+    pg_url: str | None
+    tmp: Path
+    rounds: int = 3
+    quick: bool = False
+
+    @classmethod
+    async def from_env(cls, tmp: Path) -> Context:
+        """TEST_DATABASE_URL (when a connection succeeds), BENCH_ROUNDS, BENCH_QUICK=1."""
+        url = os.environ.get("TEST_DATABASE_URL") or None
+        if url and not await pg_reachable(url):
+            print(f"bench: TEST_DATABASE_URL is set but unreachable; PostgreSQL skipped: {url}")
+            url = None
+        return cls(
+            pg_url=url,
+            tmp=tmp,
+            rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "3"))),
+            quick=os.environ.get("BENCH_QUICK", "") == "1",
+        )
+
+    @property
+    def databases(self) -> list[str]:
+        """The databases this run can measure: SQLite always, PostgreSQL when reachable."""
+        return [SQLITE, POSTGRESQL] if self.pg_url else [SQLITE]
+
+    def size(self, full: int, quick: int) -> int:
+        """A load's size: ``full`` normally, ``quick`` for a smoke run."""
+        return quick if self.quick else full
+
+
+@dataclass
+class Result:
+    """One row of the results table."""
+
+    bench: str  # "B1"
+    name: str  # what was measured, e.g. "pledge flow, sequential"
+    database: str | None  # "sqlite", "postgresql", or None when no database is involved
+    values: dict[str, float] = field(default_factory=dict)
+    ratio: float | None = None
+    ratio_of: str = ""  # what the ratio divides, e.g. "ours turns/s / PTB updates/s"
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def pg_reachable(url: str) -> bool:
+    try:
+        import asyncpg
+
+        conn = await asyncio.wait_for(asyncpg.connect(_asyncpg_dsn(url)), timeout=5)
+    except Exception:
+        return False
+    await conn.close()
+    return True
+
+
+def settings_for(data: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data,
+        identity_secret="bench-identity-secret-0123456789",  # type: ignore[arg-type]
+        session_secret="bench-session-secret-0123456789",  # type: ignore[arg-type]
+    )
+
+
+async def make(url: str, data: Path, schema: str | None = None) -> Bot:
+    """A whole bot on ``url`` (tables created, the default campaign in place)."""
+    settings = settings_for(data)
+    db = Database(url, pg_schema=schema)
+    await db.create_all()
+    bot = build_bot(settings, db=db)
+    await ensure_campaign(db, settings.default_campaign, milestones=DEFAULT_MILESTONES)
+    return bot
+
+
+@asynccontextmanager
+async def fresh_database(ctx: Context, database: str) -> AsyncIterator[tuple[str, str | None]]:
+    """(url, PostgreSQL schema) of an empty database: a new SQLite file, or a new schema
+    dropped on exit."""
+    if database == SQLITE:
+        data = ctx.tmp / f"sqlite-{uuid.uuid4().hex[:8]}"
+        data.mkdir(parents=True)
+        yield f"sqlite+aiosqlite:///{data}/bench.db", None
+        return
+    if database != POSTGRESQL or not ctx.pg_url:
+        raise ValueError(f"database not available in this run: {database}")
+    import asyncpg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(ctx.pg_url))
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield ctx.pg_url, schema
+        finally:
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def bot_on(ctx: Context, database: str) -> AsyncIterator[Bot]:
+    """A whole bot on a fresh SQLite file or a fresh PostgreSQL schema, disposed on exit."""
+    async with fresh_database(ctx, database) as (url, schema):
+        data = ctx.tmp / f"data-{uuid.uuid4().hex[:8]}"
+        data.mkdir(parents=True)
+        bot = await make(url, data, schema)
+        try:
+            yield bot
+        finally:
+            await bot.deps.db.dispose()
+
+
+# -- driving the core -------------------------------------------------------------------
+
+
+class NullSender:
+    """Takes every message at once: what is measured is the storing, not a network."""
+
+    platform = "memory"
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        return "1"
+
+
+class DurableChat(MemoryChat):
+    """A chat whose replies go the durable way: stored, sent after the commit, marked."""
+
+    sender = NullSender()
+
+    async def deliver(self, inbound: Inbound) -> list[Outgoing]:
+        handled = await self.core.accept(inbound, self.sender)
+        await handled.delivered()
+        self.last = list(handled.replies)
+        return self.last
+
+
+PLEDGE_STEPS = ("/pledge", "tap c:pledge", "/skip", "/skip")
+
+
+async def pledge(chat: MemoryChat) -> int:
+    """The pledge flow's four turns (the command, the button tap, two skips)."""
+    await chat.send("/pledge")
+    await chat.press("c:pledge")
+    await chat.send("/skip")
+    await chat.send("/skip")
+    return 4
+
+
+# -- measuring ------------------------------------------------------------------------
+
+
+class StatementCounter:
+    """Counts the statements SQLAlchemy sends on an engine (``before_cursor_execute``).
+
+    Statements sent to the driver without SQLAlchemy are not seen: say so where it matters.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.count = 0
+        self.statements: list[str] = []
+        self.keep = False
+
+    def _on_execute(self, *args: Any) -> None:
+        self.count += 1
+        if self.keep:
+            self.statements.append(str(args[2]).split(None, 1)[0].upper())
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+    def take(self) -> int:
+        """Statements since the last take."""
+        count, self.count = self.count, 0
+        return count
+
+
+async def median_rounds(
+    rounds: int, measures: Mapping[str, Callable[[], Awaitable[float]]]
+) -> dict[str, float]:
+    """Run competing measurements interleaved (a, b, a, b, ...) and return each median."""
+    seen: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            seen[name].append(await measure())
+    return {name: statistics.median(values) for name, values in seen.items()}
+
+
+async def median_rounds_many(
+    rounds: int, measures: Mapping[str, Callable[[], Awaitable[Mapping[str, float]]]]
+) -> dict[str, dict[str, float]]:
+    """As :func:`median_rounds`, for measurements returning several figures each."""
+    seen: dict[str, dict[str, list[float]]] = {name: {} for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            for key, value in (await measure()).items():
+                seen[name].setdefault(key, []).append(value)
+    return {
+        name: {key: statistics.median(values) for key, values in figures.items()}
+        for name, figures in seen.items()
+    }
+
+
+class Timer:
+    """Wall and CPU seconds of a block: ``with Timer() as t: ...; t.wall, t.cpu``."""
+
+    wall = 0.0
+    cpu = 0.0
+
+    def __enter__(self) -> Timer:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+
+def machine() -> dict[str, Any]:
+    """CPU count, Python, the versions that matter and the git commit."""
+    versions = {}
+    for package in ("python-telegram-bot", "SQLAlchemy", "aiosqlite", "asyncpg"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+
+    git_path = shutil.which("git")
+
+    def git(*args: str) -> str:
+        if git_path is None:
+            return "unknown"
+        try:
+            return subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+                [git_path, *args], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
