@@ -62,6 +62,8 @@ from storage.pledges import pledge_total
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Slash commands the core answers in the person's DM (slack-manifest.yml lists them).
+DM_COMMANDS = ("pledge", "stories", "facts")
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
 ERROR_MAX = 300
 
@@ -225,12 +227,15 @@ class SlackAdapter:
         app = self.app
         app.event("message")(self._on_message)
         app.event("app_home_opened")(self._on_home_opened)
-        app.command("/pledge")(self._on_pledge_command)
+        for command in DM_COMMANDS:
+            app.command(f"/{command}")(self._on_dm_command)
         app.command("/story")(self._on_story_command)
         app.shortcut(views.SHARE_STORY_SHORTCUT)(self._on_story_shortcut)
         app.action(re.compile(rf"^{re.escape(CHOICE_ACTION)}\.\d+$"))(self._on_choice)
         app.action(re.compile(rf"^{re.escape(LINK_ACTION)}\.\d+$"))(self._on_link)
-        app.action(views.HOME_PLEDGE)(self._on_home_pledge)
+        app.action(re.compile(rf"^({'|'.join(map(re.escape, views.HOME_COMMANDS))})$"))(
+            self._on_home_command
+        )
         app.action(views.HOME_STORY)(self._on_home_story)
         app.view_submission(views.STORY_MODAL)(self._on_story_submitted)
         app.view_submission(
@@ -275,18 +280,20 @@ class SlackAdapter:
             return
         self._spawn(f"home:{user}", lambda: self.publish_home(user))
 
-    async def _on_pledge_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_dm_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """``/pledge``, ``/stories``, ``/facts``: the core's command, answered in the DM."""
         user = str(body.get("user_id") or "")
-        if not user:
+        command = str(body.get("command") or "").removeprefix("/")
+        if not user or command not in DM_COMMANDS:
             await ack()
             return
         key = interaction_key("cmd", body.get("trigger_id", ""), user)
         person = await self.people.person(user)
-        inbound = command_inbound(person, key, "pledge")
+        inbound = command_inbound(person, key, command)
         if body.get("channel_name") == "directmessage":
             await self._accept_then_ack(ack, inbound)
             return
-        # Typed in a channel: say where the pledge is waiting.
+        # Typed in a channel: say where the answer is waiting.
         with self.deps.translator.use(self.people.cached_locale(user)):
             said = _("I have sent you a direct message.")
         await self._accept_then_ack(ack, inbound, said)
@@ -303,14 +310,16 @@ class SlackAdapter:
         await ack()
         self._open_story_modal(_user(body), str(body.get("trigger_id") or ""))
 
-    async def _on_home_pledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        user = _user(body)
-        if not user:
+    async def _on_home_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """A Home tab button that runs a command in the DM (Pledge, Read stories, Facts)."""
+        user, action = _user(body), _first_action(body)
+        command = views.HOME_COMMANDS.get(str(action.get("action_id") or ""))
+        if not user or command is None:
             await ack()
             return
-        key = action_key(body, _first_action(body))
+        key = action_key(body, action)
         person = await self.people.person(user)
-        await self._accept_then_ack(ack, command_inbound(person, key, "pledge"))
+        await self._accept_then_ack(ack, command_inbound(person, key, command))
 
     async def _on_choice(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         user, action = _user(body), _first_action(body)
@@ -403,6 +412,8 @@ class SlackAdapter:
                 total=total_text(total, active),
                 pledge=_("🤝 Take the pledge"),
                 story=_("📖 Share your story"),
+                stories=_("📚 Read stories"),
+                facts=_("📊 Learn the facts"),
             )
         await self.client.views_publish(user_id=user_id, view=view)
 

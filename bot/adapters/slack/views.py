@@ -21,6 +21,10 @@ REASON_MODAL = "tb.mod.reason"
 REDACT_MODAL = "tb.mod.redact"
 HOME_PLEDGE = "tb.home.pledge"  # action ids of the Home tab's buttons
 HOME_STORY = "tb.home.story"
+HOME_STORIES = "tb.home.stories"
+HOME_FACTS = "tb.home.facts"
+# The Home tab's buttons that run a command in the person's DM, by action id.
+HOME_COMMANDS = {HOME_PLEDGE: "pledge", HOME_STORIES: "stories", HOME_FACTS: "facts"}
 SHARE_STORY_SHORTCUT = "share_story"  # the global shortcut's callback id (manifest)
 ANSWER = "answer"  # the action id of every input element
 TITLE_MAX = 24
@@ -31,8 +35,11 @@ INPUT_MAX = 3000  # Slack's limit for a plain-text input
 METADATA_MAX = 3000
 
 
-def home_view(*, welcome: str, total: str, pledge: str, story: str) -> dict[str, Any]:
-    """The App Home tab: the welcome, the live pledge count, Pledge and Share buttons."""
+def home_view(
+    *, welcome: str, total: str, pledge: str, story: str, stories: str, facts: str
+) -> dict[str, Any]:
+    """The App Home tab: the welcome, the live pledge count, and buttons to take the
+    pledge, share a story, read stories and learn the facts."""
     return {
         "type": "home",
         "blocks": [
@@ -53,6 +60,18 @@ def home_view(*, welcome: str, total: str, pledge: str, story: str) -> dict[str,
                         "action_id": HOME_STORY,
                         "text": plain(story, OPTION_MAX),
                         "value": "story",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": HOME_STORIES,
+                        "text": plain(stories, OPTION_MAX),
+                        "value": "stories",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": HOME_FACTS,
+                        "text": plain(facts, OPTION_MAX),
+                        "value": "facts",
                     },
                 ],
             },

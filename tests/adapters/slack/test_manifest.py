@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.adapters.slack import views
-from bot.adapters.slack.adapter import EVENTS_PATH
+from bot.adapters.slack.adapter import DM_COMMANDS, EVENTS_PATH
 
 MANIFEST = Path(__file__).resolve().parents[3] / "slack-manifest.yml"
 
@@ -22,7 +22,15 @@ def manifest() -> dict[str, Any]:
 def test_commands_shortcut_and_events_match_the_listeners() -> None:
     data = manifest()
     features, settings = data["features"], data["settings"]
-    assert [c["command"] for c in features["slash_commands"]] == ["/pledge", "/story"]
+    assert [c["command"] for c in features["slash_commands"]] == [
+        "/pledge",
+        "/story",
+        "/stories",
+        "/facts",
+    ]
+    assert {c["command"] for c in features["slash_commands"]} == {
+        f"/{command}" for command in (*DM_COMMANDS, "story")
+    }
     assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
         ("global", views.SHARE_STORY_SHORTCUT)
     ]
