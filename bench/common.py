@@ -207,6 +207,7 @@ class StatementCounter:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine.sync_engine
         self.count = 0
+        self.transactions = 0  # commits and rollbacks
         self.statements: list[str] = []
         self.keep = False
 
@@ -215,15 +216,53 @@ class StatementCounter:
         if self.keep:
             self.statements.append(str(args[2]).split(None, 1)[0].upper())
 
+    def _on_end(self, *args: Any) -> None:
+        self.transactions += 1
+
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        event.listen(self.engine, "commit", self._on_end)
+        event.listen(self.engine, "rollback", self._on_end)
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on_execute)
+        event.remove(self.engine, "commit", self._on_end)
+        event.remove(self.engine, "rollback", self._on_end)
 
     def take(self) -> int:
         """Statements since the last take."""
+        count, self.count = self.count, 0
+        return count
+
+    def take_transactions(self) -> int:
+        """Transactions ended (committed or rolled back) since the last take."""
+        count, self.transactions = self.transactions, 0
+        return count
+
+
+class HandOffs:
+    """Counts thread-to-event-loop hand-offs (``loop.call_soon_threadsafe``): each answer
+    a driver's thread gives back to the loop, e.g. every aiosqlite call."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> HandOffs:
+        self.loop = asyncio.get_running_loop()
+        original = self.loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return original(*args, **kwargs)
+
+        self.loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.loop.call_soon_threadsafe
+
+    def take(self) -> int:
         count, self.count = self.count, 0
         return count
 

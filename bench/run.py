@@ -1,163 +1,162 @@
-"""Benchmarks, side by side in one run, reported as ratios (not timed assertions).
+"""Run the benchmarks side by side in one process and report ratios (never timed assertions).
 
-    make bench            # SQLite, and PostgreSQL when TEST_DATABASE_URL is reachable
+    python -m bench.run              # every bench/bN_<name>.py, results in bench/results.json
+    python -m bench.run B1 B4        # only those
+    python -m bench.run --record     # also prepend a dated section to bench/RESULTS.md
+    make bench                       # --record of all
 
-What it measures, each as the median of several rounds:
-- turns/s of the whole bot (dedupe, lock, state write, router, flow) for the pledge
-  flow, sequential and concurrent, on SQLite and PostgreSQL;
-- the cost of a redelivered (duplicate) event relative to a new one;
-- the cost of durable replies: the same turns with their replies stored in the turn's
-  transaction, sent (to a sender that does nothing) and marked sent, as Telegram and
-  Slack do, against replies only returned (as the web chat, whose transcript is its
-  own store).
+SQLite always; PostgreSQL too when TEST_DATABASE_URL is reachable. BENCH_ROUNDS sets the
+rounds (medians of interleaved rounds, default 3); BENCH_QUICK=1 makes every load tiny (the
+smoke test's mode: the figures mean nothing then).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import os
-import statistics
+import importlib
+import json
+import re
+import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bot.adapters.memory import MemoryChat
-from bot.app import Bot, build_bot
-from bot.config import Settings
-from bot.core.events import Inbound, Outgoing
-from bot.handlers.pledge import DEFAULT_MILESTONES
-from storage.db import Database
-from storage.pledges import ensure_campaign
+from bench.common import Context, Result, machine, make
 
-ROUNDS = 3
-USERS = 60
+__all__ = ["main", "make", "modules", "run", "table"]
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_JSON = BENCH_DIR / "results.json"
+RESULTS_MD = BENCH_DIR / "RESULTS.md"
+_MODULE = re.compile(r"^b(\d+)_\w+\.py$")
 
 
-async def make(url: str, data: Path, schema: str | None = None) -> Bot:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=data,
-        identity_secret="bench-identity-secret-0123456789",  # type: ignore[arg-type]
-        session_secret="bench-session-secret-0123456789",  # type: ignore[arg-type]
+def modules(only: list[str] | None = None) -> list[str]:
+    """The bench modules, in order of their number; ``only`` as ``["B1", "B4"]``."""
+    found = sorted(
+        (int(m.group(1)), path.stem)
+        for path in BENCH_DIR.glob("b*_*.py")
+        if (m := _MODULE.match(path.name))
     )
-    db = Database(url, pg_schema=schema)
-    await db.create_all()
-    bot = build_bot(settings, db=db)
-    await ensure_campaign(db, settings.default_campaign, milestones=DEFAULT_MILESTONES)
-    return bot
+    wanted = {name.upper().lstrip("B") for name in only or []}
+    return [f"bench.{stem}" for number, stem in found if not wanted or str(number) in wanted]
 
 
-class NullSender:
-    """Takes every message at once: what is measured is the storing, not a network."""
-
-    platform = "memory"
-
-    async def send(self, chat_id: str, message: Outgoing) -> str | None:
-        return "1"
-
-
-class DurableChat(MemoryChat):
-    """A chat whose replies go the durable way: stored, sent after the commit, marked."""
-
-    sender = NullSender()
-
-    async def deliver(self, inbound: Inbound) -> list[Outgoing]:
-        handled = await self.core.accept(inbound, self.sender)
-        await handled.delivered()
-        self.last = list(handled.replies)
-        return self.last
-
-
-async def pledge(chat: MemoryChat) -> int:
-    await chat.send("/pledge")
-    await chat.press("c:pledge")
-    await chat.send("/skip")
-    await chat.send("/skip")
-    return 4
-
-
-async def sequential(bot: Bot, tag: str, chat: type[MemoryChat] = MemoryChat) -> float:
-    start = time.perf_counter()
-    turns = 0
-    for i in range(USERS):
-        turns += await pledge(chat(bot.core, user_id=f"{tag}-s{i}"))
-    return turns / (time.perf_counter() - start)
-
-
-async def durable_sequential(bot: Bot, tag: str) -> float:
-    return await sequential(bot, tag, DurableChat)
-
-
-async def concurrent(bot: Bot, tag: str) -> float:
-    start = time.perf_counter()
-    done = await asyncio.gather(
-        *(pledge(MemoryChat(bot.core, user_id=f"{tag}-c{i}")) for i in range(USERS))
-    )
-    return sum(done) / (time.perf_counter() - start)
-
-
-async def duplicate_cost(bot: Bot, tag: str) -> float:
-    """Seconds of a new event divided by seconds of its redelivery (higher = cheaper dup)."""
-    chat = MemoryChat(bot.core, user_id=f"{tag}-dup")
-    new_times, dup_times = [], []
-    for i in range(USERS):
-        key = f"{tag}-{i}"
-        t0 = time.perf_counter()
-        await chat.send("/menu", key=key)
-        t1 = time.perf_counter()
-        await chat.send("/menu", key=key)
-        t2 = time.perf_counter()
-        new_times.append(t1 - t0)
-        dup_times.append(t2 - t1)
-    return statistics.median(new_times) / statistics.median(dup_times)
-
-
-async def median(measure: Callable[[Bot, str], Awaitable[float]], bot: Bot) -> float:
-    return statistics.median([await measure(bot, uuid.uuid4().hex[:6]) for _ in range(ROUNDS)])
-
-
-async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        bots = {"sqlite": await make(f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp))}
-        pg_url = os.environ.get("TEST_DATABASE_URL", "")
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        if pg_url:
-            import asyncpg
-
-            conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
-            await conn.execute(f"CREATE SCHEMA {schema}")
-            bots["postgresql"] = await make(pg_url, Path(tmp), schema)
-        rows = []
+async def run(ctx: Context, names: list[str]) -> tuple[list[Result], dict[str, float], list[str]]:
+    """Every module's results, its seconds, and the modules that failed."""
+    results: list[Result] = []
+    seconds: dict[str, float] = {}
+    failed: list[str] = []
+    for name in names:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         try:
-            for name, bot in bots.items():
-                rows.append(
-                    (
-                        name,
-                        await median(sequential, bot),
-                        await median(concurrent, bot),
-                        await median(duplicate_cost, bot),
-                        await median(durable_sequential, bot),
-                    )
-                )
-        finally:
-            for bot in bots.values():
-                await bot.deps.db.dispose()
-            if pg_url:
-                await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-                await conn.close()
-    base = rows[0][1]
-    print(
-        f"{'database':<12}{'seq turns/s':>14}{'conc turns/s':>14}{'conc/seq':>10}"
-        f"{'vs sqlite seq':>15}{'new/dup':>9}{'durable seq':>13}{'durable/plain':>15}"
+            module = importlib.import_module(name)
+            got = await module.measure(ctx)
+        except Exception as exc:
+            traceback.print_exc()
+            failed.append(name)
+            bench = name.split(".")[-1].split("_")[0].upper()
+            got = [Result(bench, name, None, note=f"failed: {type(exc).__name__}: {exc}")]
+        seconds[name] = time.perf_counter() - start
+        print(f"bench: {name} took {seconds[name]:.0f} s", file=sys.stderr, flush=True)
+        results.extend(got)
+    return results, seconds, failed
+
+
+def _number(value: float) -> str:
+    if value != value:  # NaN
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if value == int(value):
+        return str(int(value))
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def table(results: list[Result]) -> str:
+    """A markdown table of the results."""
+    lines = [
+        "| bench | database | measured | figures | ratio | ratio of | note |",
+        "|---|---|---|---|---:|---|---|",
+    ]
+    for r in results:
+        figures = "; ".join(f"{key} {_number(value)}" for key, value in r.values.items())
+        ratio = "" if r.ratio is None else _number(r.ratio)
+        cells = [r.bench, r.database or "", r.name, figures, ratio, r.ratio_of, r.note]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    dirty = " (with uncommitted changes)" if info["dirty"] else ""
+    return (
+        f"{info['cpus']} CPUs, Python {info['python']}, {info['platform']}; {packages}; "
+        f"commit {info['commit']}{dirty}"
     )
-    for name, seq, conc, dup, durable in rows:
-        print(
-            f"{name:<12}{seq:>14.0f}{conc:>14.0f}{conc / seq:>10.2f}{seq / base:>15.2f}"
-            f"{dup:>9.1f}{durable:>13.0f}{durable / seq:>15.2f}"
+
+
+def record(text: str) -> None:
+    """Prepend ``text`` to RESULTS.md, after its introduction, before the older sections."""
+    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
+    head, sep, rest = old.partition("\n## ")
+    RESULTS_MD.write_text(
+        head.rstrip() + "\n\n" + text.rstrip() + "\n" + (sep + rest if sep else "")
+    )
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("only", nargs="*", help="benchmarks to run, e.g. B1 B4 (default: all)")
+    parser.add_argument("--record", action="store_true", help="prepend a section to RESULTS.md")
+    parser.add_argument("--output", type=Path, default=RESULTS_JSON, help="the JSON results")
+    args = parser.parse_args(argv)
+    names = modules(args.only)
+    if not names:
+        parser.error(f"no benchmark module matches {args.only}")
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        ctx = await Context.from_env(Path(tmp))
+        results, seconds, failed = await run(ctx, names)
+    info = machine()
+    settings = {"rounds": ctx.rounds, "quick": ctx.quick, "postgresql": ctx.pg_url is not None}
+    args.output.write_text(
+        json.dumps(
+            {
+                "started": started.isoformat(timespec="seconds"),
+                "machine": info,
+                "settings": settings,
+                "seconds": seconds,
+                "failed": failed,
+                "results": [r.to_dict() for r in results],
+            },
+            indent=2,
+            ensure_ascii=False,
         )
+        + "\n"
+    )
+    text = table(results)
+    print(text)
+    total = sum(seconds.values())
+    print(f"\n{machine_line(info)}; {total:.0f} s in all", file=sys.stderr)
+    if args.record:
+        databases = "SQLite and PostgreSQL" if ctx.pg_url else "SQLite only"
+        benches = ", ".join(n.split(".")[-1] for n in names)
+        record(
+            f"## {started:%Y-%m-%d %H:%M} UTC: `make bench` ({benches})\n\n"
+            f"{databases}; medians of {ctx.rounds} interleaved rounds"
+            f"{' (QUICK: the figures mean nothing)' if ctx.quick else ''}; "
+            f"{total:.0f} s in all. {machine_line(info)}.\n\n{text}\n"
+        )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))
