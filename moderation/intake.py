@@ -58,6 +58,8 @@ class StoryFields:
         guardian_consent: an adult sharing a child's story declared they are the
             child's parent, guardian or teacher and the child agrees; recorded as the
             story's ``guardian_consent_at``.
+        files_not_received: files they sent that could not be downloaded (they were
+            asked to send them again).
     """
 
     credit_mode: str
@@ -69,6 +71,7 @@ class StoryFields:
     consent_version: str
     kind: str = StoryKind.MIGRANT.value
     guardian_consent: bool = False
+    files_not_received: int = 0
 
 
 class MediaFile(Protocol):
@@ -258,6 +261,7 @@ async def submit_story(
         submitted_at=now,
         updated_at=now,
         kind=StoryKind(fields.kind).value,
+        files_not_received=max(0, fields.files_not_received),
     )
     session.add(story)
     await session.flush()

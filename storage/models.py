@@ -113,6 +113,9 @@ class Story(SQLModel, table=True):
     # When an adult sharing a child's story confirmed they are the child's parent,
     # guardian or teacher and the child agrees; None for a storyteller's own story.
     guardian_consent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Files the storyteller sent that could not be downloaded (they were asked to send
+    # them again): the moderators' card says so, rather than showing a broken file.
+    files_not_received: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     state: str = Field(default=StoryState.RECEIVED.value, max_length=24, index=True)
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -14,6 +14,7 @@ the person, in their language, with :func:`note_texts`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import logging
@@ -35,8 +36,25 @@ _PHOTO_EXTENSIONS = (".jpg", ".png", ".webp")
 Fetcher = Callable[[MediaRef, int], Awaitable[bytes]]
 
 
+# A download that failed for a passing reason (network, timeout, a 5xx) is tried this
+# many times in all, waiting FETCH_BACKOFF seconds, then twice that, between tries.
+FETCH_ATTEMPTS = 3
+FETCH_BACKOFF = 0.5
+
+
 class FetchFailed(Exception):
-    """The platform did not hand the file over (network, gone, refused)."""
+    """The platform did not hand the file over (network, gone, refused).
+
+    Args:
+        reason: what went wrong, for the log (an error name or code, never a URL).
+        transient: whether trying again may work (a network error, a timeout, a 5xx);
+            False for an answer that will not change (gone, forbidden, a host we
+            do not trust).
+    """
+
+    def __init__(self, reason: str, *, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 class Note(enum.StrEnum):
@@ -93,6 +111,11 @@ def note_texts(notes: Iterable[str], settings: Settings, locale: str) -> list[st
     return texts
 
 
+def not_received(notes: Iterable[str]) -> int:
+    """How many files of a message could not be downloaded (each has its own note)."""
+    return sum(1 for note in notes if note == Note.DOWNLOAD_FAILED)
+
+
 def refused_only(inbound: Inbound) -> bool:
     """Whether nothing of a media message was kept (every file refused or not received)."""
     return inbound.kind is InboundKind.MEDIA and not inbound.media and bool(inbound.media_notes)
@@ -105,12 +128,25 @@ class MediaIntake:
         store: the media store.
         hasher: makes a person's identity key, whose prefix names their files.
         max_bytes: the largest file taken (``MEDIA_MAX_BYTES``).
+        attempts: tries of a download that fails for a passing reason.
+        backoff: seconds before the second try (doubled before each next one; tests
+            set 0).
     """
 
-    def __init__(self, store: MediaStore, hasher: IdentityHasher, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        store: MediaStore,
+        hasher: IdentityHasher,
+        *,
+        max_bytes: int,
+        attempts: int = FETCH_ATTEMPTS,
+        backoff: float = FETCH_BACKOFF,
+    ) -> None:
         self.store = store
         self.hasher = hasher
         self.max_bytes = max_bytes
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
         self._fetchers: dict[str, Fetcher] = {}
 
     def add_fetcher(self, platform: str, fetcher: Fetcher) -> None:
@@ -193,19 +229,44 @@ class MediaIntake:
             notes.append(Refusal.TOO_LARGE.value)
             return None
         try:
-            data = await fetch(ref, self.max_bytes)
-        except MediaRefused as refused:
+            data = await self._download(fetch, ref, platform)
+        except MediaRefused as refused:  # an answer that will not change: never retried
             notes.append(refused.reason.value)
             return None
-        except Exception as exc:
-            # Whatever went wrong, the person is asked to send it again; the text stays.
-            log.warning(
-                "media download failed",
-                extra={"platform": platform, "error": type(exc).__name__},
-            )
+        except Exception:
+            # The person is asked to send it again; the text stays, and the moderators'
+            # card says a file did not arrive.
             notes.append(Note.DOWNLOAD_FAILED.value)
             return None
         if len(data) > self.max_bytes:
             notes.append(Refusal.TOO_LARGE.value)
             return None
         return data
+
+    async def _download(self, fetch: Fetcher, ref: MediaRef, platform: str) -> bytes:
+        """The file, tried again after a passing failure (network, timeout, 5xx)."""
+        attempt = 1
+        while True:
+            try:
+                return await fetch(ref, self.max_bytes)
+            except MediaRefused:
+                raise
+            except Exception as exc:
+                transient = (
+                    exc.transient
+                    if isinstance(exc, FetchFailed)
+                    else isinstance(exc, (OSError, TimeoutError))
+                )
+                log.warning(
+                    "media download failed",
+                    extra={
+                        "platform": platform,
+                        "error": type(exc).__name__,
+                        "attempt": attempt,
+                        "transient": transient,
+                    },
+                )
+                if not transient or attempt >= self.attempts:
+                    raise
+            await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            attempt += 1

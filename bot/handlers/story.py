@@ -22,7 +22,7 @@ from bot.core.dialog import (
     Step,
 )
 from bot.core.events import Choice, InboundKind, MediaKind, MediaRef
-from bot.core.media import note_texts, refused_only
+from bot.core.media import not_received, note_texts, refused_only
 from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt, describe_country
 from bot.handlers.review import Review
@@ -59,7 +59,7 @@ from bot.handlers.story_questions import (
     too_long,
     under_18_text,
 )
-from bot.handlers.story_submit import submit
+from bot.handlers.story_submit import FILES_NOT_RECEIVED, submit
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
 from storage.media import Refusal
@@ -237,6 +237,7 @@ async def story_accept(turn: Turn) -> Result:
         return Next()
     if chosen(turn) == "clear":
         turn.draft["parts"], turn.draft["media"] = [], []
+        turn.draft.pop(FILES_NOT_RECEIVED, None)
         turn.say(_("Your story is empty again. Start whenever you are ready."))
         return Stay()
     if inbound.kind is InboundKind.EDIT:
@@ -263,6 +264,7 @@ async def story_accept(turn: Turn) -> Result:
             )
         )
     # Files refused or not received on arrival, and (once) what was removed from photos.
+    count_not_received(turn)
     notes = note_texts(inbound.media_notes, settings, turn.locale)
     if refused_only(inbound) and not new_text:
         return Invalid("\n\n".join(notes))
@@ -293,6 +295,13 @@ async def story_accept(turn: Turn) -> Result:
     )
     turn.say("\n\n".join([*notes, got_it]), (done_choice(),))
     return Stay()
+
+
+def count_not_received(turn: Turn) -> None:
+    """Keep on the draft how many files could not be downloaded, for the moderators."""
+    missing = not_received(turn.inbound.media_notes)
+    if missing:
+        turn.draft[FILES_NOT_RECEIVED] = int(turn.draft.get(FILES_NOT_RECEIVED) or 0) + missing
 
 
 def _media_problem(turn: Turn, files: list[MediaRef], already: int) -> str | None:
@@ -345,6 +354,7 @@ async def film_accept(turn: Turn) -> Result:
         return Next()
     if inbound.kind is not InboundKind.MEDIA:
         return Invalid(_("Please send your film as one video."))
+    count_not_received(turn)
     if refused_only(inbound):
         if Refusal.TOO_LARGE in inbound.media_notes:
             return Invalid(_too_large_for_film(turn))

@@ -17,6 +17,9 @@ from storage.models import CreditMode
 
 log = logging.getLogger(__name__)
 
+# The draft's count of files that could not be downloaded (see bot.core.media).
+FILES_NOT_RECEIVED = "files_not_received"
+
 
 async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = None) -> None:
     """Store the story and its first revision, and put it in the moderation queue.
@@ -42,6 +45,7 @@ async def submit(turn: Turn, review: Review, draft: Mapping[str, Any] | None = N
             consent_version=str(d.get("consent_version", deps.settings.consent_version)),
             kind=story_kind(d).value,
             guardian_consent=bool(d.get("guardian_consent")),
+            files_not_received=int(d.get(FILES_NOT_RECEIVED) or 0),
         ),
         text=story_text(d),
         media=[MediaRef.from_json(item) for item in d.get("media") or []],

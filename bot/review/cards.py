@@ -16,8 +16,8 @@ from sqlmodel import col
 
 from bot.core.events import Choice, MediaKind, MediaRef, Outgoing
 from bot.core.media import local_name
-from bot.i18n import _
-from bot.i18n.formatting import country_name
+from bot.i18n import _, ngettext
+from bot.i18n.formatting import country_name, format_count
 from bot.review.service import ActionRequest, ReviewAction
 from moderation.audit import last_moderator_decision
 from moderation.flags import Flag
@@ -57,6 +57,7 @@ class CardView:
     shared_by_guardian: bool  # a child's story, shared by their parent, guardian or teacher
     kind: str  # a StoryKind value
     media: tuple[tuple[str, MediaRef], ...]  # (platform, ref)
+    files_not_received: int  # sent, but never downloaded: the storyteller was asked again
     lease_owner: str | None
     lease_expires_at: datetime | None
     decided_by: str | None
@@ -126,6 +127,7 @@ async def load_card(session: AsyncSession, item_id: int) -> CardView | None:
             (m.platform, MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime, size=m.size))
             for m in media
         ),
+        files_not_received=story.files_not_received,
         lease_owner=item.lease_owner,
         lease_expires_at=item.lease_expires_at,
         decided_by=decided.actor if decided is not None else None,
@@ -221,7 +223,20 @@ def card_text(view: CardView, locale: str) -> str:
         ]
     if view.media:
         lines.append(_("Attached files: {count}").format(count=len(view.media)))
+    if missing := not_received_line(view, locale):
+        lines.append(missing)
     return "\n".join(lines)
+
+
+def not_received_line(view: CardView, locale: str) -> str | None:
+    """That files the storyteller sent never arrived (so no file on the card is broken)."""
+    if view.files_not_received <= 0:
+        return None
+    return ngettext(
+        "⚠️ {count} file could not be received; the storyteller was asked to send it again.",
+        "⚠️ {count} files could not be received; the storyteller was asked to send them again.",
+        view.files_not_received,
+    ).format(count=format_count(view.files_not_received, locale))
 
 
 def card_choices(view: CardView) -> tuple[Choice, ...]:

@@ -36,7 +36,7 @@ from bot.core.media import local_name
 from bot.i18n import N_, _, ngettext
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
-from bot.review.cards import CardView, load_card, reason_labels
+from bot.review.cards import CardView, load_card, not_received_line, reason_labels
 from bot.review.queue import QueueEntry, queue_languages, queue_page, timeline
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
 from bot.web.sign_in import csrf_token, session_moderator
@@ -640,6 +640,7 @@ class Dashboard:
                 }
                 for index, (platform, ref) in enumerate(view.media)
             ],
+            "not_received": not_received_line(view, locale),
             "wall_title": shown.title,
             "timeline": [_timeline_row(event, reasons, locale) for event in events],
             "forms": _forms(view, moderator, lease_live),

@@ -11,7 +11,8 @@ from bot.adapters.memory import PLATFORM, MemoryChat
 from bot.app import Bot
 from bot.core.events import InboundKind, MediaKind, MediaRef
 from bot.core.media import FetchFailed
-from storage.models import Conversation, StoryMedia
+from storage.media import MediaRefused, Refusal
+from storage.models import Conversation, Story, StoryMedia
 from tests import media_samples as samples
 from tests.handlers.test_story_flow import to_the_story_step
 
@@ -24,11 +25,15 @@ class Platform:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.downloads: list[str] = []
+        self.failures: dict[str, int] = {}  # file id -> how many tries fail first
 
     async def __call__(self, ref: MediaRef, max_bytes: int) -> bytes:
         self.downloads.append(ref.ref)
         if ref.ref not in self.files:
-            raise FetchFailed("gone")
+            raise FetchFailed("gone", transient=False)
+        if self.failures.get(ref.ref):
+            self.failures[ref.ref] -= 1
+            raise FetchFailed("HTTP 502")  # a passing failure
         return self.files[ref.ref]
 
 
@@ -36,6 +41,7 @@ def platform_of(bot: Bot) -> Platform:
     platform = Platform()
     assert bot.core.media is not None
     bot.core.media.add_fetcher(PLATFORM, platform)
+    bot.core.media.backoff = 0.0
     return platform
 
 
@@ -127,3 +133,52 @@ async def test_a_file_over_the_limit_is_not_even_downloaded(bot: Bot) -> None:
     await chat.attach(MediaKind.VIDEO, "big", size=bot.settings.media_max_bytes + 1)
     assert "too large" in chat.text
     assert platform.downloads == []
+
+
+async def test_a_passing_failure_is_tried_again_and_the_file_kept(bot: Bot) -> None:
+    platform = platform_of(bot)
+    platform.files["p1"] = samples.jpeg_with_gps()
+    platform.failures["p1"] = 2
+    chat = MemoryChat(bot.core, user_id="amina")
+    await to_the_story_step(chat)
+    await chat.attach(MediaKind.PHOTO, "p1", caption="Our boat")
+    assert "could not receive" not in chat.text and "characters so far" in chat.text
+    assert platform.downloads == ["p1"] * 3
+    assert len(await draft_media(bot)) == 1
+
+
+async def test_a_file_that_keeps_failing_is_tried_a_few_times_then_noted(bot: Bot) -> None:
+    platform = platform_of(bot)
+    platform.files["p1"] = samples.jpeg_with_gps()
+    platform.failures["p1"] = 100
+    chat = MemoryChat(bot.core, user_id="amina")
+    await to_the_story_step(chat)
+    await chat.attach(MediaKind.PHOTO, "p1", caption="We crossed at night.")
+    assert "could not receive your file" in chat.text and "20 characters so far" in chat.text
+    assert platform.downloads == ["p1"] * 3
+    async with bot.deps.db.transaction() as session:
+        conversation = (await session.execute(select(Conversation))).scalar_one()
+    assert conversation.draft["files_not_received"] == 1
+    await chat.tap("I'm done")
+    await chat.send("/skip")
+    await chat.tap("Submit my story")
+    async with bot.deps.db.transaction() as session:
+        story = (await session.execute(select(Story))).scalar_one()
+        assert (await session.execute(select(StoryMedia))).first() is None
+    assert story.files_not_received == 1
+
+
+async def test_a_refusal_is_never_tried_again(bot: Bot) -> None:
+    assert bot.core.media is not None
+    tries: list[str] = []
+
+    async def too_large(ref: MediaRef, max_bytes: int) -> bytes:
+        tries.append(ref.ref)
+        raise MediaRefused(Refusal.TOO_LARGE)
+
+    bot.core.media.add_fetcher(PLATFORM, too_large)
+    bot.core.media.backoff = 0.0
+    chat = MemoryChat(bot.core, user_id="amina")
+    await to_the_story_step(chat)
+    await chat.attach(MediaKind.VIDEO, "v1", caption="Our boat")
+    assert "too large" in chat.text and tries == ["v1"]

@@ -49,7 +49,10 @@ class SlackFetcher:
         try:
             answer = await self.client.files_info(file=ref.ref)
         except SlackApiError as exc:
-            raise FetchFailed(str(exc.response.get("error", "slack_error"))) from None
+            passing = exc.response.status_code >= 500 or exc.response.status_code == 429
+            data = exc.response.data  # a 5xx's body may be an HTML page, not JSON
+            error = str(data.get("error", "slack_error")) if isinstance(data, dict) else "http"
+            raise FetchFailed(error, transient=passing) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise FetchFailed(type(exc).__name__) from None
         file: Mapping[str, Any] = answer.get("file") or {}
@@ -59,9 +62,9 @@ class SlackFetcher:
         url = str(file.get("url_private_download") or file.get("url_private") or "")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or parts.hostname not in self._hosts:
-            raise FetchFailed("untrusted file host")
+            raise FetchFailed("untrusted file host", transient=False)
         if parts.scheme == "http" and parts.hostname in SLACK_FILE_HOSTS:
-            raise FetchFailed("file URL without TLS")
+            raise FetchFailed("file URL without TLS", transient=False)
         return await self._download(url, max_bytes)
 
     async def _download(self, url: str, max_bytes: int) -> bytes:
@@ -73,9 +76,10 @@ class SlackFetcher:
                 http.get(url, headers=headers, allow_redirects=False) as response,
             ):
                 if response.status != 200:
-                    raise FetchFailed(f"HTTP {response.status}")
+                    passing = response.status >= 500 or response.status == 429
+                    raise FetchFailed(f"HTTP {response.status}", transient=passing)
                 if response.content_type == "text/html":  # Slack's sign-in page: no access
-                    raise FetchFailed("not a file")
+                    raise FetchFailed("not a file", transient=False)
                 data = bytearray()
                 async for chunk in response.content.iter_chunked(CHUNK):
                     data.extend(chunk)

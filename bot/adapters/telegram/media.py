@@ -41,7 +41,8 @@ class TelegramFetcher:
 
         Raises:
             MediaRefused: larger than ``max_bytes`` or than the Bot API hands over.
-            FetchFailed: Telegram did not give the file.
+            FetchFailed: Telegram did not give the file (``transient`` unless it
+                refused the request itself).
         """
         cap = min(max_bytes, self.limit) if self.limit is not None else max_bytes
         if ref.size is not None and ref.size > cap:
@@ -51,11 +52,13 @@ class TelegramFetcher:
             if file.file_size is not None and file.file_size > cap:
                 raise MediaRefused(Refusal.TOO_LARGE)
             data = bytes(await file.download_as_bytearray())
-        except tg.BadRequest as exc:
+        except tg.BadRequest as exc:  # before NetworkError: BadRequest subclasses it
             if "too big" in exc.message.lower():
                 raise MediaRefused(Refusal.TOO_LARGE) from None
-            raise FetchFailed(type(exc).__name__) from None
-        except tg.TelegramError as exc:
+            raise FetchFailed(type(exc).__name__, transient=False) from None
+        except (tg.Forbidden, tg.InvalidToken) as exc:
+            raise FetchFailed(type(exc).__name__, transient=False) from None
+        except tg.TelegramError as exc:  # TimedOut, NetworkError (5xx), RetryAfter
             raise FetchFailed(type(exc).__name__) from None
         if len(data) > cap:
             raise MediaRefused(Refusal.TOO_LARGE)
