@@ -104,10 +104,10 @@ async def pg_reachable(url: str) -> bool:
 
 def settings_for(data: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data,
-        identity_secret="bench-identity-secret-0123456789",  # type: ignore[arg-type]
-        session_secret="bench-session-secret-0123456789",  # type: ignore[arg-type]
+        identity_secret="bench-identity-secret-0123456789",
+        session_secret="bench-session-secret-0123456789",
     )
 
 
@@ -149,14 +149,20 @@ async def fresh_database(ctx: Context, database: str) -> AsyncIterator[tuple[str
 @asynccontextmanager
 async def bot_on(ctx: Context, database: str) -> AsyncIterator[Bot]:
     """A whole bot on a fresh SQLite file or a fresh PostgreSQL schema, disposed on exit."""
-    async with fresh_database(ctx, database) as (url, schema):
-        data = ctx.tmp / f"data-{uuid.uuid4().hex[:8]}"
-        data.mkdir(parents=True)
-        bot = await make(url, data, schema)
-        try:
-            yield bot
-        finally:
-            await bot.deps.db.dispose()
+    async with fresh_database(ctx, database) as (url, schema), bot_at(ctx, url, schema) as bot:
+        yield bot
+
+
+@asynccontextmanager
+async def bot_at(ctx: Context, url: str, schema: str | None = None) -> AsyncIterator[Bot]:
+    """A whole bot on ``url`` (a database from :func:`fresh_database`), disposed on exit."""
+    data = ctx.tmp / f"data-{uuid.uuid4().hex[:8]}"
+    data.mkdir(parents=True)
+    bot = await make(url, data, schema)
+    try:
+        yield bot
+    finally:
+        await bot.deps.db.dispose()
 
 
 # -- driving the core -------------------------------------------------------------------
@@ -256,7 +262,7 @@ class HandOffs:
             self.count += 1
             return original(*args, **kwargs)
 
-        self.loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        self.loop.call_soon_threadsafe = counting  # type: ignore[method-assign, assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

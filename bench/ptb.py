@@ -87,7 +87,7 @@ class LocalBotApi(BaseRequest):
         if endpoint == "getMe":
             result = _bot_user()
         elif endpoint == "sendMessage":
-            chat_id = int(params["chat_id"])
+            chat_id = int(str(params["chat_id"]))
             result = {
                 "message_id": next(self._ids),
                 "date": 0,
