@@ -215,6 +215,37 @@ async def published_file(session: AsyncSession, media_id: int) -> StoryMedia | N
     ).scalar_one_or_none()
 
 
+async def published_files_by_ref(
+    session: AsyncSession, refs: Iterable[str]
+) -> dict[str, StoryMedia]:
+    """Of the store references ``refs``, those of files published now (the story
+    published, the file chosen by a moderator), by reference."""
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    rows = (
+        (
+            await session.execute(
+                select(StoryMedia)
+                .join(Story, col(Story.id) == col(StoryMedia.story_id))
+                .join(ModerationItem, col(ModerationItem.story_id) == col(Story.id))
+                .where(
+                    col(StoryMedia.ref).in_(wanted),
+                    col(StoryMedia.publish).is_(True),
+                    *_is_published(),
+                )
+                .order_by(col(StoryMedia.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    found: dict[str, StoryMedia] = {}
+    for row in rows:
+        found.setdefault(row.ref, row)
+    return found
+
+
 async def wall_version(session: AsyncSession) -> int:
     """A number that grows whenever what the wall shows may have changed.
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ from bot.core.service import BotCore
 from bot.i18n import N_, _
 from bot.i18n.formatting import format_count
 from bot.i18n.translator import is_rtl
+from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
-from storage.models import Participant, WebChatMessage
+from storage.models import Participant, StoryMedia, WebChatMessage
 from storage.participants import find_participant
+from storage.published import published_files_by_ref
 from storage.transcripts import (
     BOT,
     USER,
@@ -505,7 +508,9 @@ class WebChat:
             elif known and after > 0:
                 rows = rows[1:]
             locale = participant.locale or self.deps.translator.negotiate(participant.locale_hint)
-        return [_render(row) for row in rows], locale, reset
+            # A story card's files, shown from the wall while a moderator publishes them.
+            published = await published_files_by_ref(session, _bot_media_refs(rows))
+        return [_render(row, published) for row in rows], locale, reset
 
     async def _rows(
         self, session: AsyncSession, participant_id: int | None, since: int
@@ -555,7 +560,17 @@ def _locale_hint(request: Request) -> str | None:
     return normalise_text(hint)[:LOCALE_HINT_MAX] if hint else None
 
 
-def _render(row: WebChatMessage) -> dict[str, Any]:
+def _bot_media_refs(rows: list[WebChatMessage]) -> set[str]:
+    """The files the bot's messages carry (a story card's)."""
+    return {
+        str(item.get("ref", ""))
+        for row in rows
+        if row.sender == BOT and isinstance(row.payload, dict)
+        for item in _dicts(row.payload.get("media"))
+    }
+
+
+def _render(row: WebChatMessage, published: Mapping[str, StoryMedia]) -> dict[str, Any]:
     # Rows stored before text was normalised at the edge may hold a lone surrogate,
     # which no JSON encoder writes as UTF-8: cleaned here, so history always answers.
     payload = normalise_json(row.payload)
@@ -565,6 +580,12 @@ def _render(row: WebChatMessage) -> dict[str, Any]:
     media = []
     for item in _dicts(payload.get("media")):
         ref = str(item.get("ref", ""))
+        if row.sender == BOT:
+            # A story's file, only while published: from the wall, with the moderator's
+            # alt text (a file hidden since disappears from the transcript too).
+            if (shown := _published(published.get(ref))) is not None:
+                media.append(shown)
+            continue
         media.append(
             {
                 "kind": item.get("kind"),
@@ -582,6 +603,18 @@ def _render(row: WebChatMessage) -> dict[str, Any]:
         "locale": locale.replace("_", "-"),
         "dir": "rtl" if is_rtl(locale) else "ltr",
     }
+
+
+def _published(row: StoryMedia | None) -> dict[str, Any] | None:
+    """How the page shows a published file: a photo's two sizes and alt text, a voice
+    note's or video's URL (the wall serves ranges, so the player can seek)."""
+    url = media_path(row) if row is not None else None
+    if row is None or url is None:
+        return None
+    shown: dict[str, Any] = {"kind": row.kind, "url": url, "alt": row.alt_text or ""}
+    if row.kind == "photo":
+        shown["thumb"] = media_path(row, "thumb")
+    return shown
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:

@@ -42,9 +42,9 @@ ROUND_START = "_round_start"
 STORY_LINK = re.compile(r"^s-([0-9]{1,12})$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 COUNTRY_BUTTONS_MAX = 24
-# Where a card links the story's page on the wall instead of carrying its files: the web
-# chat serves a person only their own uploads, and Slack messages carry no files.
-_FILES_ON_THE_PAGE = frozenset({"web", "slack"})
+# Where a card links the story's page on the wall instead of carrying its files: Slack
+# messages carry no files. (The web chat shows a card's published files from the wall.)
+_FILES_ON_THE_PAGE = frozenset({"slack"})
 
 
 def story_link(turn: Turn, story_id: int) -> str:

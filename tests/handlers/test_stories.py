@@ -382,11 +382,13 @@ async def test_only_files_a_moderator_published_are_attached(bot: Bot) -> None:
     assert [(m.kind, m.ref) for m in attached[0].media] == [
         (MediaKind.PHOTO, f"local:{files[0].name}")
     ]
-    # The web chat shows a person only their own files: none are attached there.
+    # The web chat gets the same published file (it shows it from the wall's address).
     web = await handle(
         bot, "web", "w1", kind=InboundKind.COMMAND, command="start", args=f"s-{story_id}"
     )
-    assert "I left Aleppo" in web[0].text and not any(m.media for m in web)
+    shown = [m for m in web if m.media]
+    assert len(shown) == 1 and "I left Aleppo" in shown[0].text
+    assert [m.ref for m in shown[0].media] == [f"local:{files[0].name}"]
 
 
 async def test_a_story_taken_back_to_review_leaves_the_round(bot: Bot) -> None:

@@ -269,10 +269,13 @@
   function renderMedia(media) {
     const kind = Object.prototype.hasOwnProperty.call(MEDIA_ICONS, media.kind) ? media.kind : "document";
     const url = safeUrl(media.url, MEDIA_PROTOCOLS);
+    // The moderator's description of a story's published file, when there is one.
+    const alt = typeof media.alt === "string" && media.alt ? media.alt : "";
+    if ((kind === "voice" || kind === "video") && url) return renderPlayer(kind, url, alt);
     if (kind !== "photo" || !url) return renderMediaChip(kind, url);
 
     const img = make("img", "photo");
-    img.alt = mediaLabel(kind);
+    img.alt = alt || mediaLabel(kind);
     img.decoding = "async";
     img.loading = "lazy";
     img.addEventListener("load", () => {
@@ -280,8 +283,24 @@
     });
     // A photo that fails on a weak line still leaves a link to try again later.
     img.addEventListener("error", () => img.replaceWith(renderMediaChip(kind, url)));
-    img.src = url;
+    img.src = safeUrl(media.thumb, MEDIA_PROTOCOLS) || url;
     return img;
+  }
+
+  // A story's voice note or video, played in the chat (the wall serves ranges).
+  function renderPlayer(kind, url, alt) {
+    const player = make(kind === "voice" ? "audio" : "video", `player player--${kind}`);
+    player.controls = true;
+    player.preload = "none";
+    player.setAttribute("aria-label", alt || mediaLabel(kind));
+    player.addEventListener("loadedmetadata", () => {
+      if (stickToBottom) scrollToBottom();
+    });
+    player.src = url;
+    const wrap = make("div", "media-player");
+    // Where a browser cannot play the format, the file can still be opened.
+    wrap.append(player, renderMediaChip(kind, url));
+    return wrap;
   }
 
   function renderChoices(choices) {
