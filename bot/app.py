@@ -173,7 +173,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
             deps, review, thanks, telegram.bot, telegram.sender
         )
     # -- slack: DMs, commands, Home tab, modals, the moderators' channel --
-    slack = build_slack(deps, core, review)
+    slack = build_slack(deps, core, review, thanks)
     if slack is not None:
         dispatcher.add_sender(slack.sender)
     connect_media(intake, deps, telegram=telegram, slack=slack)

@@ -390,6 +390,19 @@ class ModerationCard(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
+class ThanksCard(SQLModel, table=True):
+    """A message showing a reader's thank-you to moderators (a Telegram group card, a
+    Slack card), edited in place once it is decided, from any surface."""
+
+    __tablename__ = "thanks_card"
+
+    thanks_id: int = Field(foreign_key="thanks.id", primary_key=True, ondelete="CASCADE")
+    platform: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=128)
+    message_id: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
 class ModerationRefusal(SQLModel, table=True):
     """An action refused (unknown moderator, wrong role, self-moderation...).
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import dialect_insert
-from storage.models import Participant, Story, StoryStats, Thanks, ThanksState
+from storage.models import Participant, Story, StoryStats, Thanks, ThanksCard, ThanksState
 
 # Kept in place of a reader's key once they erased their data: their delivered and
 # rejected thanks stay with the story, linked to nobody.
@@ -96,6 +96,39 @@ async def move(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def record_card(
+    session: AsyncSession, thanks_id: int, platform: str, chat_id: str, message_id: str
+) -> bool:
+    """Remember the message showing a thank-you to moderators in a chat (an upsert: an
+    edit of a card that was gone posted a new one); False when the thank-you is gone."""
+    if await session.get(Thanks, thanks_id) is None:
+        return False
+    await session.execute(
+        dialect_insert(session, ThanksCard)
+        .values(thanks_id=thanks_id, platform=platform, chat_id=chat_id, message_id=message_id)
+        .on_conflict_do_update(
+            index_elements=["thanks_id", "platform", "chat_id"],
+            set_={"message_id": message_id},
+        )
+    )
+    return True
+
+
+async def cards_of(session: AsyncSession, thanks_id: int) -> list[ThanksCard]:
+    """The moderators' messages showing a thank-you, on every surface."""
+    return list(
+        (
+            await session.execute(
+                select(ThanksCard)
+                .where(col(ThanksCard.thanks_id) == thanks_id)
+                .order_by(col(ThanksCard.platform), col(ThanksCard.chat_id))
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 async def count_delivered(session: AsyncSession, story_id: int) -> None:

@@ -6,11 +6,15 @@ storyteller's current language, a card as it is now, a post of the approved revi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.deps import Deps
 from bot.core.events import MediaKind, MediaRef, Outgoing
-from bot.core.media import LOCAL
 from bot.core.outbox import render_message
 from bot.i18n import _
 from bot.i18n.formatting import country_name
@@ -20,7 +24,15 @@ from bot.review.service import ReviewService
 from bot.review.thanks import ThanksDesk
 from moderation import decisions
 from moderation.errors import DecisionConflict, NotAllowed
-from storage.models import Participant, Publication, Story, StoryRevision
+from moderation.notify import post_photo
+from storage.models import (
+    ModerationItem,
+    Participant,
+    Publication,
+    Story,
+    StoryRevision,
+    StoryState,
+)
 from storage.outbox import DueMessage
 from storage.published import published_media
 
@@ -56,6 +68,8 @@ class ReviewDelivery:
             return await self._publish(due)
         if "takedown" in payload:
             return Outgoing(text="", delete_of=str(payload["takedown"]["message_id"]))
+        if "repost" in payload or "post_edit" in payload:
+            return await self._post_again(due)
         if "thanks" in payload or "thanks_card" in payload:
             return await self.thanks.render(payload)
         return await render_message(due)
@@ -67,6 +81,9 @@ class ReviewDelivery:
             return
         if message_id is None:
             return
+        if "thanks_card" in payload:  # recorded, so that a decision edits it
+            await self.thanks.card_sent(due.platform, due.chat_id, payload, message_id)
+            return
         if "card" in payload:
             card = payload["card"]
             item_id = int(card["item_id"])
@@ -77,17 +94,38 @@ class ReviewDelivery:
                         session, item_id, due.platform, due.chat_id, int(card["version"])
                     )
                 self.deps.outbox_wakeup.set()
-        elif "publish" in payload and due.platform != "feed":
+        elif ("publish" in payload or "repost" in payload) and due.platform != "feed":
+            story_id = int((payload.get("publish") or payload["repost"])["story_id"])
             async with self.deps.db.transaction() as session:
                 await session.execute(
                     self.deps.db.insert(Publication)
                     .values(
-                        story_id=int(payload["publish"]["story_id"]),
+                        story_id=story_id,
                         platform=due.platform,
                         chat_id=due.chat_id,
                         message_id=message_id,
                     )
                     .on_conflict_do_nothing()
+                )
+                # Taken down, withdrawn or erased while this post was on its way: the
+                # take-down found no post to remove, so this one goes now.
+                if await self._left_publication(session, story_id):
+                    await self.review.take_down(session, story_id)
+            self.deps.outbox_wakeup.set()
+        elif "post_edit" in payload:
+            # The sender posted it anew (the old post was gone, or no longer fits in
+            # place): the post to edit or take down next time is the new one.
+            story_id = int(payload["post_edit"]["story_id"])
+            async with self.deps.db.transaction() as session:
+                await session.execute(
+                    update(Publication)
+                    .where(
+                        col(Publication.story_id) == story_id,
+                        col(Publication.platform) == due.platform,
+                        col(Publication.chat_id) == due.chat_id,
+                    )
+                    .values(message_id=message_id)
+                    .execution_options(synchronize_session=False)
                 )
 
     async def _notice(self, due: DueMessage) -> Outgoing | None:
@@ -150,32 +188,56 @@ class ReviewDelivery:
             return Outgoing(text="")
         return await self.channel_post(int(job["story_id"]), int(job["revision_id"]), due.platform)
 
+    async def _post_again(self, due: DueMessage) -> Outgoing | None:
+        """A channel post after a moderator's presentation change: posted anew (its photo
+        changed; the old post is taken down by the job before this one) or edited in place
+        (its words changed). Nothing while the story is not published."""
+        job = due.payload.get("repost") or due.payload["post_edit"]
+        story_id = int(job["story_id"])
+        async with self.deps.db.transaction() as session:
+            item = await session.get(ModerationItem, int(job["item_id"]))
+            post = await session.get(Publication, (story_id, due.platform, due.chat_id))
+        if item is None or item.state != StoryState.PUBLISHED or item.revision_id is None:
+            log.info("post update dropped", extra={"story_id": story_id})
+            return None
+        if "post_edit" in due.payload and post is None:
+            return None  # taken down, or being posted again: that post will be current
+        message = await self.channel_post(story_id, item.revision_id, due.platform)
+        if message is None or post is None:
+            return message
+        return dataclasses.replace(message, edit_of=post.message_id)
+
+    @staticmethod
+    async def _left_publication(session: AsyncSession, story_id: int) -> bool:
+        state = (
+            await session.execute(
+                select(col(ModerationItem.state)).where(col(ModerationItem.story_id) == story_id)
+            )
+        ).scalar_one_or_none()
+        return state != StoryState.PUBLISHED
+
     async def channel_post(self, story_id: int, revision_id: int, platform: str) -> Outgoing | None:
         """The public post of a story, credited exactly as the storyteller chose, with its
-        first photo a moderator chose to publish (a file of the media store, which the
-        channel's sender uploads, or the platform's own file)."""
+        title (when a moderator set one) and its first photo a moderator chose to publish
+        (a file of the media store, which the channel's sender uploads, or the platform's
+        own file), described in words when the moderator wrote its alt text."""
         async with self.deps.db.transaction() as session:
             story = await session.get(Story, story_id)
             revision = await session.get(StoryRevision, revision_id)
             chosen = (await published_media(session, [story_id])).get(story_id, [])
-        media = [
-            file
-            for file in chosen
-            if file.kind == MediaKind.PHOTO
-            and (file.ref.startswith(LOCAL) or file.platform == platform)
-        ][:1]
+        photo = post_photo(chosen, platform)
         if story is None or revision is None:
             return None
         locale = story.locale
         with self.deps.translator.use(locale):
-            lines = [revision.text, "", credit_line(story, locale)]
+            lines = [story.title, ""] if story.title else []
+            lines += [revision.text, "", credit_line(story, locale)]
             if story.community_message:
                 lines += ["", "“" + story.community_message + "”"]
-        return Outgoing(
-            text="\n".join(lines),
-            media=tuple(MediaRef(kind=MediaKind(m.kind), ref=m.ref, mime=m.mime) for m in media),
-            locale=locale,
-        )
+            if photo is not None and photo.alt_text:
+                lines += ["", _("🖼 Photo: {description}").format(description=photo.alt_text)]
+        media = () if photo is None else (MediaRef(MediaKind.PHOTO, photo.ref, photo.mime),)
+        return Outgoing(text="\n".join(lines), media=media, locale=locale)
 
 
 def credit_line(story: Story, locale: str) -> str:

@@ -1,15 +1,19 @@
 """Readers' thanks on the moderators' side: the queue, one-click decisions, delivery.
 
-Every surface (the dashboard's thanks page, the moderators' Telegram group) decides
-through :class:`ThanksDesk`: the moderator is resolved from the roster (never from a
-payload), the decision is :mod:`moderation.thanks`' guarded UPDATE, and the outcome is
-answered in the moderators' language. The outbox renders what moderation queued:
-the message to the storyteller (``thanks``, in their current language, at send time)
-and the card in the moderators' group (``thanks_card``).
+Every surface (the dashboard's thanks page, the moderators' Telegram group, the
+moderators' Slack channel) decides through :class:`ThanksDesk`: the moderator is
+resolved from the roster (never from a payload), the decision is :mod:`moderation.thanks`'
+guarded UPDATE, and the outcome is answered in the moderators' language. The outbox
+renders what moderation queued: the message to the storyteller (``thanks``, in their
+current language, at send time) and the cards in the moderators' chats (``thanks_card``).
+A card's message id is recorded once it is sent; a decision, from any surface, queues an
+in-place edit of every card in its own transaction (buttons gone, the outcome shown), as
+story cards are refreshed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from dataclasses import dataclass
@@ -96,10 +100,37 @@ def parse_choice(data: str) -> tuple[Verdict, int] | None:
 
 
 def card_surfaces(settings: Settings) -> list[tuple[str, str]]:
-    """Where a new thank-you gets a card: the moderators' Telegram group, if running."""
+    """Where a new thank-you gets a card: the moderators' Telegram group and Slack
+    channel, on the platforms that are running."""
+    surfaces = []
     if settings.telegram_bot_token and settings.telegram_moderation_chat_id:
-        return [("telegram", settings.telegram_moderation_chat_id)]
-    return []
+        surfaces.append(("telegram", settings.telegram_moderation_chat_id))
+    if settings.slack_bot_token and settings.slack_moderation_channel:
+        surfaces.append(("slack", settings.slack_moderation_channel))
+    return surfaces
+
+
+async def refresh_cards(session: AsyncSession, thanks_id: int, state: ThanksState) -> None:
+    """Queue an in-place edit of every card of a decided thank-you (caller's transaction)."""
+    for card in await rows.cards_of(session, thanks_id):
+        await _edit_card(session, thanks_id, state, card.platform, card.chat_id, card.message_id)
+
+
+async def _edit_card(
+    session: AsyncSession,
+    thanks_id: int,
+    state: ThanksState,
+    platform: str,
+    chat_id: str,
+    message_id: str,
+) -> None:
+    await outbox.enqueue(
+        session,
+        dedupe_key=f"thanks-card:{thanks_id}:{state.value}:{platform}:{chat_id}:{message_id}",
+        platform=platform,
+        chat_id=chat_id,
+        payload={"thanks_card": {"thanks_id": thanks_id, "message_id": message_id}},
+    )
 
 
 async def announce(session: AsyncSession, settings: Settings, thanks_id: int) -> None:
@@ -152,6 +183,9 @@ class ThanksDesk:
                     )
                 decide = pass_thanks if verdict is Verdict.PASS else reject_thanks
                 decision = await decide(session, thanks_id=thanks_id, moderator_id=moderator.id)
+                if decision.done and decision.state is not None:
+                    # Every card, on every surface, shows the outcome (edited in place).
+                    await refresh_cards(session, thanks_id, decision.state)
             if decision.done:
                 self.deps.outbox_wakeup.set()
             settled = decision.state is not ThanksState.PENDING
@@ -163,8 +197,32 @@ class ThanksDesk:
         if isinstance(thanks := payload.get("thanks"), dict):
             return await self._to_storyteller(int(thanks["thanks_id"]))
         if isinstance(card := payload.get("thanks_card"), dict):
-            return await self._card(int(card["thanks_id"]))
+            edit_of = card.get("message_id")
+            return await self._card(int(card["thanks_id"]), str(edit_of) if edit_of else None)
         return None
+
+    async def card_sent(
+        self, platform: str, chat_id: str, payload: dict[str, object], message_id: str
+    ) -> None:
+        """A card was posted (or edited): record its message, so a decision edits it.
+
+        A card posted while it was being decided (rendered PENDING, decided before its
+        message id was known) is edited at once, as the decision's refresh could not.
+        """
+        card = payload.get("thanks_card")
+        if not isinstance(card, dict):
+            return
+        thanks_id = int(card["thanks_id"])
+        async with self.deps.db.transaction() as session:
+            if not await rows.record_card(session, thanks_id, platform, chat_id, message_id):
+                return
+            thanks = await session.get(Thanks, thanks_id)
+            decided = thanks is not None and thanks.state != ThanksState.PENDING.value
+            if decided and thanks is not None and not card.get("message_id"):
+                state = ThanksState(thanks.state)
+                await _edit_card(session, thanks_id, state, platform, chat_id, message_id)
+        if decided:
+            self.deps.outbox_wakeup.set()
 
     async def delivered(self, payload: dict[str, object]) -> None:
         """A storyteller's message was sent: DELIVERED, and counted on the story."""
@@ -198,13 +256,21 @@ class ThanksDesk:
         with translator.use(locale) as active:
             return storyteller_message(thanks, story.id or 0, active)
 
-    async def _card(self, thanks_id: int) -> Outgoing | None:
+    async def _card(self, thanks_id: int, edit_of: str | None) -> Outgoing | None:
+        """A new card (nothing when it was decided first, or erased: nothing to ask), or
+        the edit of card ``edit_of`` as the thank-you is now."""
         async with self.deps.db.transaction() as session:
             thanks = await session.get(Thanks, thanks_id)
-        if thanks is None or thanks.state != ThanksState.PENDING.value:
-            return None  # decided on the dashboard first, or erased: nothing to ask
+        pending = thanks is not None and thanks.state == ThanksState.PENDING.value
+        if edit_of is None and not pending:
+            return None
         with self.deps.translator.use(self.deps.settings.moderation_locale) as locale:
-            return thanks_card(_pending(thanks), locale)
+            if thanks is None:
+                text = _("Thank-you #{number} no longer exists.").format(number=thanks_id)
+                return Outgoing(text=text, edit_of=edit_of, locale=locale)
+            if pending:
+                return dataclasses.replace(thanks_card(_pending(thanks), locale), edit_of=edit_of)
+            return decided_card(thanks, locale, edit_of)
 
 
 def storyteller_message(thanks: Thanks, story_id: int, locale: str) -> Outgoing:
@@ -247,6 +313,20 @@ def thanks_card(pending: PendingThanks, locale: str) -> Outgoing:
         ),
         locale=locale,
     )
+
+
+def decided_card(thanks: Thanks, locale: str, edit_of: str | None) -> Outgoing:
+    """A decided thank-you's card (in the moderators' language, active): who decided it
+    and how, without its buttons, and without its words (nothing is left to read)."""
+    who = thanks.decided_by or "—"
+    if thanks.state == ThanksState.REJECTED.value:
+        outcome = _("⛔ Rejected by {who}.").format(who=who)
+    else:
+        outcome = _("✅ Passed by {who}.").format(who=who)
+    header = _("💛 Thank-you #{number} for story #{story} ({language})").format(
+        number=thanks.id, story=thanks.story_id, language=thanks.locale
+    )
+    return Outgoing(text=f"{header}\n{outcome}", edit_of=edit_of, locale=locale)
 
 
 def decided_text(decision: ThanksDecision) -> str:

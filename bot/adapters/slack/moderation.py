@@ -6,6 +6,8 @@ action), the clicking account is resolved by the facade, and the outcome is told
 moderator alone (an ephemeral message). Reject and Take down ask for a reason in a modal;
 Redact opens the story's text in a modal to edit. Every card of the item, here and on
 other surfaces, is refreshed by the facade through the outbox (``chat.update`` here).
+A reader's thank-you card (Pass / Reject, ``thx:<verdict>:<id>``) is decided by the
+:class:`~bot.review.thanks.ThanksDesk`, which refreshes its cards the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from bot.core.events import Choice, Outgoing
 from bot.i18n import _
 from bot.review.cards import load_card, reason_labels
 from bot.review.service import ActionRequest, Outcome, ReviewAction, ReviewService
+from bot.review.thanks import CHOICE_PREFIX as THANKS_PREFIX
+from bot.review.thanks import ThanksDesk
 from moderation.actors import Moderator
 from moderation.visibility import may_read
 from storage import repos
@@ -42,6 +46,7 @@ class SlackModerationChannel:
     Args:
         deps: the bot's dependencies (database, translator, settings).
         review: the review facade every moderator surface goes through.
+        thanks: decides readers' thank-you cards.
         client: the Web API client (for ``views.open``).
         sender: for the answers only the clicking moderator sees.
         channel: the moderators' channel id ("" when only a safety channel is set).
@@ -52,6 +57,7 @@ class SlackModerationChannel:
         self,
         deps: Deps,
         review: ReviewService,
+        thanks: ThanksDesk,
         client: AsyncWebClient,
         sender: SlackSender,
         channel: str,
@@ -59,6 +65,7 @@ class SlackModerationChannel:
     ) -> None:
         self.deps = deps
         self.review = review
+        self.thanks = thanks
         self.client = client
         self.sender = sender
         self.channel = channel
@@ -84,6 +91,11 @@ class SlackModerationChannel:
         if not await self._first_time(key):
             return
         where = channel if channel in self.channels else self.channel
+        if value.startswith(f"{THANKS_PREFIX}:"):
+            # Refused unless a moderator; a late click is told who was first.
+            decided = await self.thanks.decide_from(PLATFORM, user_id, value)
+            await self._tell(where, user_id, decided.message)
+            return
         with self.deps.translator.use(self.locale):
             request = ActionRequest.parse(value)
             if request is None:

@@ -10,13 +10,16 @@ from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.core.deps import Deps
 from bot.core.service import Core
 from bot.review.service import ReviewService
+from bot.review.thanks import ThanksDesk
 
 log = logging.getLogger(__name__)
 # Button clicks name the channel by id: a "#name" here would never match them.
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
-def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter | None:
+def build_slack(
+    deps: Deps, core: Core, review: ReviewService, thanks: ThanksDesk
+) -> SlackAdapter | None:
     """The adapter, with the moderators' channel when configured; None without a bot token.
 
     Raises:
@@ -37,6 +40,7 @@ def build_slack(deps: Deps, core: Core, review: ReviewService) -> SlackAdapter |
         adapter.moderation = SlackModerationChannel(
             deps,
             review,
+            thanks,
             adapter.client,
             adapter.sender,
             settings.slack_moderation_channel,

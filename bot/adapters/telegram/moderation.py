@@ -117,18 +117,10 @@ class TelegramModerationGroup:
                 log.debug("reason question not edited", extra={"item_id": request.item_id})
 
     async def _on_thanks_button(self, query: CallbackQuery) -> None:
-        """Pass or Reject on a reader's thank-you; the card then says what happened."""
+        """Pass or Reject on a reader's thank-you. Its cards, this one and those on other
+        surfaces, are then edited by the desk through the outbox (the outcome, no buttons)."""
         outcome = await self.thanks.decide_from(PLATFORM, str(query.from_user.id), query.data or "")
         await self._answer(query, outcome.message, alert=not outcome.ok)
-        if outcome.settled and query.message is not None:
-            try:  # in place of the card, and without its buttons
-                await self.bot.edit_message_text(
-                    outcome.message,
-                    chat_id=query.message.chat.id,
-                    message_id=query.message.message_id,
-                )
-            except tg.TelegramError:
-                log.debug("thanks card not edited", extra={"thanks_id": outcome.thanks_id})
 
     async def _on_message(self, message: Message) -> None:
         command = (message.text or "").split()[0].split("@")[0].lower()

@@ -8,7 +8,7 @@ are signed as Slack signs them. :class:`SlackUser` is one person in that workspa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,11 +77,12 @@ class SentLog:
             self._changed.notify_all()
 
     async def wait_for_card(self, chat_id: str, within: float = 5.0) -> None:
-        def registered() -> bool:
-            return any("card" in d.payload and d.chat_id == chat_id for d in self.done)
+        await self.wait_for(lambda d: "card" in d.payload and d.chat_id == chat_id, within)
 
+    async def wait_for(self, matches: Callable[[DueMessage], bool], within: float = 5.0) -> None:
+        """Wait until a message that ``matches`` was sent and recorded."""
         async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(registered)
+            await self._changed.wait_for(lambda: any(matches(d) for d in self.done))
 
 
 @dataclass

@@ -15,6 +15,8 @@ async def published_story(workspace: Workspace, user: str = "amina") -> int:
     """A story told in chat and published; its id."""
     item_id = await tell(workspace.bot, user)
     await publish(workspace.bot, item_id)
+    # The app's own outbox worker may be the one publishing it: wait for it.
+    await workspace.sent.wait_for(lambda due: "publish" in due.payload)
     return (await item_row(workspace.bot, item_id)).story_id
 
 

@@ -88,7 +88,7 @@ async def test_no_token_no_slack_and_socket_mode_serves_no_endpoint(
 ) -> None:
     plain = await make_bot(settings, db)
     assert plain.slack is None and "slack" not in plain.dispatcher.senders
-    assert build_slack(plain.deps, plain.core, plain.review) is None
+    assert build_slack(plain.deps, plain.core, plain.review, plain.thanks) is None
     socket = await make_bot(slack_settings(settings, api, slack_app_token=APP_TOKEN), db)
     transport = httpx.ASGITransport(app=create_app(socket, migrate=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -46,15 +46,16 @@ async def test_a_thanks_card_is_passed_from_the_group_and_reaches_the_storytelle
     assert (await only_thanks(tbot)).state == ThanksState.PENDING
     assert not [c for c in api.calls("editMessageText") if c.params["message_id"] == message_id]
 
-    await press(tbot, api, 7, data["✅ Pass"], message_id)
-    answer = api.calls("answerCallbackQuery")[-1]
-    assert "passed" in answer.params["text"]
-    [edit] = [c for c in api.calls("editMessageText") if c.params["message_id"] == message_id]
-    assert "passed" in edit.params["text"] and not keyboard_of(edit)
     memory = tbot.dispatcher.senders["memory"]
     assert isinstance(memory, MemorySender)
     before = len(memory.sent["amina"])
-    await deliver(tbot)
+    await press(tbot, api, 7, data["✅ Pass"], message_id)
+    answer = api.calls("answerCallbackQuery")[-1]
+    assert "passed" in answer.params["text"]
+    await deliver(tbot)  # the card is edited through the outbox, as on every surface
+    [edit] = [c for c in api.calls("editMessageText") if c.params["message_id"] == message_id]
+    assert "Passed by ana." in edit.params["text"] and not keyboard_of(edit)
+    assert "— Kenji" not in edit.params["text"]
     [message] = memory.sent["amina"][before:]
     assert "— Kenji" in message.text
     assert (await only_thanks(tbot)).state == ThanksState.DELIVERED
