@@ -2,18 +2,27 @@
 
 Payloads carry ids and codes only, never story text: the bot renders a notice in the
 person's language when it sends it, and the publisher loads the approved revision then.
+
+A post already made in a publication channel stays true to the moderator's choices
+(:func:`update_posts`): when the photo it carries is hidden (or another becomes the one
+to carry) it is taken down and posted again, so a face a moderator unpublished never
+stays in the channel; when only its words change (the title, the photo's description)
+it is edited in place. Those jobs are keyed ``publish:<story>:...``, so whatever stops a
+publication (a take-down, a withdrawal, an erasure) stops them too.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import OutboxMessage, OutboxStatus, Participant
+from storage.models import OutboxMessage, OutboxStatus, Participant, Publication, StoryMedia
 from storage.outbox import enqueue
 
 
@@ -97,6 +106,115 @@ async def enqueue_publication(
                 }
             },
         )
+
+
+LOCAL = "local:"  # a file of the media store (see bot.core.media)
+
+
+class PostedFile(Protocol):
+    """What :func:`post_photo` reads of a file (a ``StoryMedia`` row or a :class:`Shown`)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+
+F = TypeVar("F", bound=PostedFile)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A published file as a post may show it, taken before or after a change."""
+
+    id: int | None
+    kind: str
+    ref: str
+    platform: str
+    alt: str | None
+
+    @classmethod
+    def of(cls, row: StoryMedia) -> Shown:
+        return cls(row.id, row.kind, row.ref, row.platform, row.alt_text)
+
+
+def post_photo(files: Sequence[F], platform: str) -> F | None:
+    """The photo a post on ``platform`` carries: the first of the published ``files``
+    (in order) that is a photo the platform can be sent (a media store file, or the
+    platform's own file id)."""
+    for file in files:
+        if file.kind == "photo" and (file.ref.startswith(LOCAL) or file.platform == platform):
+            return file
+    return None
+
+
+async def update_posts(
+    session: AsyncSession,
+    *,
+    story_id: int,
+    item_id: int,
+    change: int,
+    before: Sequence[Shown],
+    after: Sequence[Shown],
+    words_changed: bool,
+) -> int:
+    """Queue what keeps the story's channel posts true to a presentation change.
+
+    Args:
+        session: the decision's transaction.
+        story_id: the story.
+        item_id: its queue item.
+        change: the decision's audit event id (each change gets its own jobs).
+        before: the story's published files before the change, in order.
+        after: the same, after it.
+        words_changed: the post's text changed (the title, the description of the
+            photo it carries).
+
+    Returns:
+        How many posts get a job.
+    """
+    posts = (
+        (await session.execute(select(Publication).where(col(Publication.story_id) == story_id)))
+        .scalars()
+        .all()
+    )
+    queued = 0
+    for post in posts:
+        was, now = post_photo(before, post.platform), post_photo(after, post.platform)
+        channel = Channel(post.platform, post.chat_id)
+        if (was.id if was else None) != (now.id if now else None):
+            # A photo cannot be taken off a post: the post goes, and comes back without it.
+            await enqueue(
+                session,
+                dedupe_key=f"takedown:{story_id}:{channel.key}:{change}",
+                platform=post.platform,
+                chat_id=post.chat_id,
+                payload={"takedown": {"story_id": story_id, "message_id": post.message_id}},
+            )
+            await session.delete(post)
+            await enqueue(
+                session,
+                dedupe_key=f"publish:{story_id}:repost:{change}:{channel.key}",
+                platform=post.platform,
+                chat_id=post.chat_id,
+                payload={"repost": {"story_id": story_id, "item_id": item_id}},
+            )
+        elif words_changed or (was is not None and now is not None and was.alt != now.alt):
+            await enqueue(
+                session,
+                dedupe_key=f"publish:{story_id}:edit:{change}:{channel.key}",
+                platform=post.platform,
+                chat_id=post.chat_id,
+                payload={"post_edit": {"story_id": story_id, "item_id": item_id}},
+            )
+        else:
+            continue
+        queued += 1
+    return queued
 
 
 async def cancel_publication(session: AsyncSession, *, story_id: int) -> None:

@@ -6,6 +6,10 @@ someone). Each choice is a guarded decision like the others (the version the for
 the role, a live claim) that keeps the item's state and writes one audit event: action
 ``present``, a reason code naming what changed, and the file's id in the note (ids only:
 alt text and titles are the story's content and stay out of the log).
+
+A story already posted to a publication channel has its posts kept true to the choice,
+in the same transaction (:func:`moderation.notify.update_posts`): a photo hidden takes
+the post down and posts it again without it; a new title or description edits it.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from moderation.actors import Moderator
 from moderation.errors import Refusal
+from moderation.notify import Shown, update_posts
 from moderation.states import Action
 from moderation.transitions import Decision, ItemView, check, load, refuse, transition
 from storage.models import Story, StoryMedia
-from storage.published import TITLE_MAX
+from storage.published import TITLE_MAX, published_media
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +93,29 @@ async def choose_file(
         return None
     # The item's row first, as every decision (and erasure) locks it: then the file's.
     decision = await _present(session, view, moderator, changes, note=f"file {media.id}")
+    story_id = media.story_id
+    published = (await published_media(session, [story_id])).get(story_id, [])
+    before = [Shown.of(row) for row in published]
     await session.execute(
         update(StoryMedia)
         .where(col(StoryMedia.id) == media.id)
         .values(publish=choice.publish, alt_text=alt_text)
         .execution_options(synchronize_session=False)
+    )
+    chosen = Shown(media.id, media.kind, media.ref, media.platform, alt_text)
+    after = [shown for shown in before if shown.id != media.id]
+    if choice.publish:
+        after.append(chosen)
+        order = {row.id: (row.position, row.id) for row in await _files(session, story_id)}
+        after.sort(key=lambda shown: order.get(shown.id, (0, 0)))
+    await update_posts(
+        session,
+        story_id=story_id,
+        item_id=decision.item_id,
+        change=decision.event_id,
+        before=before,
+        after=after,
+        words_changed=False,
     )
     return decision
 
@@ -122,7 +145,28 @@ async def set_title(
         .values(title=chosen)
         .execution_options(synchronize_session=False)
     )
+    if view.story.id is not None:
+        files = (await published_media(session, [view.story.id])).get(view.story.id, [])
+        shown = [Shown.of(row) for row in files]
+        await update_posts(
+            session,
+            story_id=view.story.id,
+            item_id=decision.item_id,
+            change=decision.event_id,
+            before=shown,
+            after=shown,
+            words_changed=True,
+        )
     return decision
+
+
+async def _files(session: AsyncSession, story_id: int) -> list[StoryMedia]:
+    """Every file of the story, published or not."""
+    return list(
+        (await session.execute(select(StoryMedia).where(col(StoryMedia.story_id) == story_id)))
+        .scalars()
+        .all()
+    )
 
 
 async def _present(

@@ -604,6 +604,13 @@ class FakeTelegramApi:
         out["message_id"] = int(params.get("message_id") or 0)
         return out
 
+    def _edit_caption(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = self._sent_message(
+            params, caption=params.get("caption", ""), edit_date=int(time.time())
+        )
+        out["message_id"] = int(params.get("message_id") or 0)
+        return out
+
     def _get_file(self, params: Mapping[str, Any]) -> dict[str, Any]:
         file_id = str(params.get("file_id", ""))
         content = self._state.files.get(file_id, b"")
@@ -650,6 +657,7 @@ _HANDLERS: dict[str, Callable[[FakeTelegramApi, Mapping[str, Any]], Any]] = {
     "sendmessage": FakeTelegramApi._send_message,
     "editmessagetext": FakeTelegramApi._edit_message,
     "editmessagereplymarkup": FakeTelegramApi._edit_message,
+    "editmessagecaption": FakeTelegramApi._edit_caption,
     "answercallbackquery": _true,
     "sendphoto": _media_answer("photo"),
     "sendvoice": _media_answer("voice"),

@@ -5,7 +5,10 @@ wrote (and the bot echoes back) is never read as HTML or Markdown. Long texts ar
 on paragraph boundaries, then lines, then words, then anywhere; the keyboard goes on the
 last message. ``edit_of`` edits a message in place, ``delete_of`` takes one down; media
 are sent by file id, or uploaded from the media store (``local:<name>``: everything a
-person sent, kept cleaned on arrival).
+person sent, kept cleaned on arrival). An edit that carries media (a channel post whose
+words changed, its file the same) edits each of its messages: a caption, a text; when
+the new words no longer split the same way, the message is sent anew and the old one
+deleted.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class MediaFiles(Protocol):
 class PartKind(StrEnum):
     TEXT = "text"
     EDIT = "edit"
+    EDIT_CAPTION = "edit_caption"
     DELETE = "delete"
     PHOTO = "photo"
     VOICE = "voice"
@@ -141,6 +145,8 @@ def plan(message: Outgoing) -> list[Part]:
     if message.delete_of is not None:
         return [Part(PartKind.DELETE, message_id=i) for i in split_ids(message.delete_of)]
     markup = keyboard(message.choices)
+    if message.edit_of is not None and message.media:
+        return _edit_with_media(message, split_ids(message.edit_of))
     if message.edit_of is not None:
         message_id = split_ids(message.edit_of)[-1]
         return [Part(PartKind.EDIT, truncate(message.text, TEXT_LIMIT), markup, None, message_id)]
@@ -157,6 +163,24 @@ def plan(message: Outgoing) -> list[Part]:
         last = parts[-1]
         parts[-1] = Part(last.kind, last.text, markup, last.file_id, last.message_id)
     return parts
+
+
+def _edit_with_media(message: Outgoing, ids: list[int]) -> list[Part]:
+    """Each message of a post edited in place (its media stay as they are), or, when
+    the new words do not split as before, the post sent anew and the old one deleted."""
+    fresh = plan(without_edit(message))
+    if len(fresh) != len(ids):
+        return [*fresh, *(Part(PartKind.DELETE, message_id=i) for i in ids)]
+    return [
+        Part(
+            PartKind.EDIT if part.kind is PartKind.TEXT else PartKind.EDIT_CAPTION,
+            part.text or "",
+            part.markup,
+            None,
+            message_id,
+        )
+        for part, message_id in zip(fresh, ids, strict=True)
+    ]
 
 
 def without_edit(message: Outgoing) -> Outgoing:
@@ -192,6 +216,11 @@ async def perform(
         assert part.text is not None and part.message_id is not None
         result = await bot.edit_message_text(
             chat_id=chat, message_id=part.message_id, text=part.text, reply_markup=part.markup
+        )
+    elif part.kind is PartKind.EDIT_CAPTION:
+        assert part.message_id is not None
+        result = await bot.edit_message_caption(
+            chat_id=chat, message_id=part.message_id, caption=part.text, reply_markup=part.markup
         )
     else:
         assert part.file_id is not None

@@ -56,7 +56,8 @@ PROGRESS_TTL = 6 * 3600.0
 _NOT_MODIFIED = "message is not modified"
 _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited")
 _DELETE_TARGET_GONE = ("message to delete not found",)
-_CREATING = frozenset(PartKind) - {PartKind.EDIT, PartKind.DELETE}
+_EDITING = frozenset({PartKind.EDIT, PartKind.EDIT_CAPTION})
+_CREATING = frozenset(PartKind) - _EDITING - {PartKind.DELETE}
 
 
 def map_error(exc: tg.TelegramError) -> DeliveryError | None:
@@ -135,7 +136,7 @@ class TelegramSender:
             except RenderError as exc:  # a local file erased since: it can never be sent
                 raise PermanentError(str(exc)) from exc
             except tg.TelegramError as exc:
-                if part.kind is PartKind.EDIT and _says(exc, _EDIT_TARGET_GONE):
+                if part.kind in _EDITING and _says(exc, _EDIT_TARGET_GONE):
                     return await self.send(chat_id, without_edit(message))
                 if part.kind is PartKind.DELETE and _says(exc, _DELETE_TARGET_GONE):
                     continue
@@ -151,9 +152,9 @@ class TelegramSender:
             self._progress.pop(key, None)
         if message.delete_of is not None:
             return None
-        if message.edit_of is not None:
+        if message.edit_of is not None and not ids:
             return message.edit_of
-        return join_ids(ids)
+        return join_ids(ids)  # new messages (an edit that could not be made in place too)
 
     def _remember(self, key: tuple[str, str], progress: _Progress) -> None:
         expired = progress.at - PROGRESS_TTL

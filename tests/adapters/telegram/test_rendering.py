@@ -164,6 +164,35 @@ async def test_edit_of_a_vanished_message_sends_it_anew(
     assert [c.params["text"] for c in api.calls("sendMessage")] == ["Still here"]
 
 
+async def test_an_edit_with_media_edits_each_message_or_sends_it_anew_when_it_splits_otherwise(
+    api: FakeTelegramApi, sender: TelegramSender
+) -> None:
+    photo = (MediaRef(MediaKind.PHOTO, "p1"),)
+    post = await sender.send("-100555", Outgoing("A short story", media=photo))
+    assert post is not None and "," not in post
+    # New words that still fit the caption: the caption is edited, the photo stays.
+    assert (
+        await sender.send(
+            "-100555", Outgoing("A title\n\nA short story", media=photo, edit_of=post)
+        )
+        == post
+    )
+    (caption,) = api.calls("editMessageCaption")
+    assert (caption.params["message_id"], caption.params["caption"]) == (
+        int(post),
+        "A title\n\nA short story",
+    )
+    assert len(api.calls("sendPhoto")) == 1
+    # Words too long for a caption: the photo and the text are sent, the old post deleted.
+    anew = await sender.send("-100555", Outgoing("word " * 300, media=photo, edit_of=post))
+    assert anew is not None and len(anew.split(",")) == 2 and post not in anew.split(",")
+    assert [c.params["message_id"] for c in api.calls("deleteMessage")] == [int(post)]
+    assert len(api.calls("sendPhoto")) == 2 and len(api.calls("sendMessage")) == 1
+    # A photo, then its text: the text message is edited, the photo's empty caption kept.
+    assert await sender.send("-100555", Outgoing("more " * 300, media=photo, edit_of=anew)) == anew
+    assert api.calls("editMessageText")[-1].params["message_id"] == int(anew.split(",")[1])
+
+
 async def test_media_by_file_id_with_caption_and_keyboard(
     api: FakeTelegramApi, sender: TelegramSender
 ) -> None:
