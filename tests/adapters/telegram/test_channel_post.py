@@ -4,7 +4,9 @@ uploaded from the media store (cleaned), never a file a moderator did not choose
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -29,47 +31,52 @@ CHANNEL = -100555
 LEAD = Moderator(id="lea", role=Role.LEAD)
 
 
-async def test_the_channel_post_carries_the_first_published_photo(
-    settings: Settings, db: Database, api: FakeTelegramApi
-) -> None:
-    bot: Bot = await make_bot(
-        telegram_settings(settings, api, telegram_public_channel_id=str(CHANNEL)), db
-    )
-    assert bot.telegram is not None
-    bot.telegram.sender.limiter = SendLimiter(UNLIMITED)
-    await bot.telegram.bot.initialize()
+@pytest.fixture
+async def bot(settings: Settings, db: Database, api: FakeTelegramApi) -> AsyncIterator[Bot]:
+    """A bot whose stories are posted to a Telegram channel (the fake's)."""
+    configured = telegram_settings(settings, api, telegram_public_channel_id=str(CHANNEL))
+    made = await make_bot(configured, db)
+    assert made.telegram is not None
+    made.telegram.sender.limiter = SendLimiter(UNLIMITED)
+    await made.telegram.bot.initialize()
     try:
-        await submit_story(bot)
-        async with bot.deps.db.transaction() as session:
-            item = (await session.execute(select(ModerationItem))).scalar_one()
-        hidden = samples.jpeg_with_gps(width=40, height=40)
-        await attach(bot, item.story_id, hidden, publish=False)
-        await attach(bot, item.story_id, samples.jpeg_with_gps(width=64, height=32), position=1)
-        await attach(bot, item.story_id, samples.jpeg_with_gps(width=20, height=60), position=2)
-        await attach(bot, item.story_id, samples.ogg_opus_with_tags(), position=3)
-        outcome = await bot.review.act(
-            Moderator(id="lea", role=Role.LEAD),
-            ActionRequest(ReviewAction.APPROVE, item.id or 0, item.version),
-        )
-        assert outcome.ok, outcome.message
-        while await bot.dispatcher.run_once():
-            pass
-        photos = [c for c in api.calls("sendPhoto", ok_only=True) if c.params["chat_id"] == CHANNEL]
-        assert len(photos) == 1
-        upload = photos[0].params["photo"]
-        assert isinstance(upload, dict) and not samples.leaks(upload["data"])
-        assert Image.open(io.BytesIO(upload["data"])).size == (64, 32)  # the first chosen
-        sent = {c.method for c in api.calls(ok_only=True) if c.params.get("chat_id") == CHANNEL}
-        assert sent <= {"sendPhoto", "sendMessage"}  # no voice note, no hidden photo
-        text = " ".join(
-            str(c.params.get("caption") or c.params.get("text") or "")
-            for c in api.calls(ok_only=True)
-            if c.params.get("chat_id") == CHANNEL
-        )
-        assert "Today I study nursing in Osaka." in text
-        assert "— Amina, from Syria, living in Japan" in text
+        yield made
     finally:
-        await bot.telegram.bot.shutdown()
+        await made.telegram.bot.shutdown()
+
+
+async def test_the_channel_post_carries_the_first_published_photo(
+    bot: Bot, api: FakeTelegramApi
+) -> None:
+    await submit_story(bot)
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+    hidden = samples.jpeg_with_gps(width=40, height=40)
+    await attach(bot, item.story_id, hidden, publish=False)
+    await attach(bot, item.story_id, samples.jpeg_with_gps(width=64, height=32), position=1)
+    await attach(bot, item.story_id, samples.jpeg_with_gps(width=20, height=60), position=2)
+    await attach(bot, item.story_id, samples.ogg_opus_with_tags(), position=3)
+    outcome = await bot.review.act(
+        Moderator(id="lea", role=Role.LEAD),
+        ActionRequest(ReviewAction.APPROVE, item.id or 0, item.version),
+    )
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    photos = [c for c in api.calls("sendPhoto", ok_only=True) if c.params["chat_id"] == CHANNEL]
+    assert len(photos) == 1
+    upload = photos[0].params["photo"]
+    assert isinstance(upload, dict) and not samples.leaks(upload["data"])
+    assert Image.open(io.BytesIO(upload["data"])).size == (64, 32)  # the first chosen
+    sent = {c.method for c in api.calls(ok_only=True) if c.params.get("chat_id") == CHANNEL}
+    assert sent <= {"sendPhoto", "sendMessage"}  # no voice note, no hidden photo
+    text = " ".join(
+        str(c.params.get("caption") or c.params.get("text") or "")
+        for c in api.calls(ok_only=True)
+        if c.params.get("chat_id") == CHANNEL
+    )
+    assert "Today I study nursing in Osaka." in text
+    assert "— Amina, from Syria, living in Japan" in text
 
 
 async def present(bot: Bot, item_id: int, **change: object) -> None:
@@ -94,81 +101,69 @@ async def posts(bot: Bot) -> list[str]:
 
 
 async def test_the_channel_post_follows_the_moderators_file_and_title_choices(
-    settings: Settings, db: Database, api: FakeTelegramApi
+    bot: Bot, api: FakeTelegramApi
 ) -> None:
-    bot: Bot = await make_bot(
-        telegram_settings(settings, api, telegram_public_channel_id=str(CHANNEL)), db
-    )
-    assert bot.telegram is not None
-    bot.telegram.sender.limiter = SendLimiter(UNLIMITED)
-    await bot.telegram.bot.initialize()
-
     def channel(method: str) -> list[Call]:
         return [c for c in api.calls(method, ok_only=True) if c.params.get("chat_id") == CHANNEL]
 
-    try:
-        await submit_story(bot)
-        async with bot.deps.db.transaction() as session:
-            item = (await session.execute(select(ModerationItem))).scalar_one()
-        assert item.id is not None
-        face = await attach(bot, item.story_id, samples.jpeg_with_gps(width=64, height=32))
-        garden = await attach(
-            bot, item.story_id, samples.jpeg_with_gps(width=20, height=60), position=1
-        )
-        outcome = await bot.review.act(
-            LEAD, ActionRequest(ReviewAction.APPROVE, item.id, item.version)
-        )
-        assert outcome.ok, outcome.message
-        while await bot.dispatcher.run_once():
-            pass
-        (first,) = channel("sendPhoto")
-        assert Image.open(io.BytesIO(first.params["photo"]["data"])).size == (64, 32)
-        assert await posts(bot) == [str(first.result["message_id"])]
+    await submit_story(bot)
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+    assert item.id is not None
+    face = await attach(bot, item.story_id, samples.jpeg_with_gps(width=64, height=32))
+    garden = await attach(
+        bot, item.story_id, samples.jpeg_with_gps(width=20, height=60), position=1
+    )
+    outcome = await bot.review.act(LEAD, ActionRequest(ReviewAction.APPROVE, item.id, item.version))
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    (first,) = channel("sendPhoto")
+    assert Image.open(io.BytesIO(first.params["photo"]["data"])).size == (64, 32)
+    assert await posts(bot) == [str(first.result["message_id"])]
 
-        # A title: the post's caption is edited in place, nothing is posted again.
-        await present(bot, item.id, title="Nursing in Osaka")
-        (edited,) = channel("editMessageCaption")
-        assert edited.params["message_id"] == first.result["message_id"]
-        assert edited.params["caption"].startswith("Nursing in Osaka\n\n")
-        assert len(channel("sendPhoto")) == 1 and channel("deleteMessage") == []
+    # A title: the post's caption is edited in place, nothing is posted again.
+    await present(bot, item.id, title="Nursing in Osaka")
+    (edited,) = channel("editMessageCaption")
+    assert edited.params["message_id"] == first.result["message_id"]
+    assert edited.params["caption"].startswith("Nursing in Osaka\n\n")
+    assert len(channel("sendPhoto")) == 1 and channel("deleteMessage") == []
 
-        # The face is hidden: that post is deleted, and the story posted again with the
-        # next published photo; the new post is the one recorded.
-        await present(bot, item.id, file=FileChoice(face.id or 0, publish=False))
-        (deleted,) = channel("deleteMessage")
-        assert deleted.params["message_id"] == first.result["message_id"]
-        second = channel("sendPhoto")[-1]
-        assert Image.open(io.BytesIO(second.params["photo"]["data"])).size == (20, 60)
-        assert second.params["caption"].startswith("Nursing in Osaka\n\n")
-        assert await posts(bot) == [str(second.result["message_id"])]
-        sent = [c for c in api.all_calls if c.params.get("chat_id") == CHANNEL]
-        assert sent.index(deleted) < sent.index(second)  # the face goes first
+    # The face is hidden: that post is deleted, and the story posted again with the
+    # next published photo; the new post is the one recorded.
+    await present(bot, item.id, file=FileChoice(face.id or 0, publish=False))
+    (deleted,) = channel("deleteMessage")
+    assert deleted.params["message_id"] == first.result["message_id"]
+    second = channel("sendPhoto")[-1]
+    assert Image.open(io.BytesIO(second.params["photo"]["data"])).size == (20, 60)
+    assert second.params["caption"].startswith("Nursing in Osaka\n\n")
+    assert await posts(bot) == [str(second.result["message_id"])]
+    sent = [c for c in api.all_calls if c.params.get("chat_id") == CHANNEL]
+    assert sent.index(deleted) < sent.index(second)  # the face goes first
 
-        # Its alt text describes the photo in the caption, edited in place.
-        await present(bot, item.id, file=FileChoice(garden.id or 0, True, "A garden in Osaka"))
-        described = channel("editMessageCaption")[-1]
-        assert described.params["message_id"] == second.result["message_id"]
-        assert "🖼 Photo: A garden in Osaka" in described.params["caption"]
+    # Its alt text describes the photo in the caption, edited in place.
+    await present(bot, item.id, file=FileChoice(garden.id or 0, True, "A garden in Osaka"))
+    described = channel("editMessageCaption")[-1]
+    assert described.params["message_id"] == second.result["message_id"]
+    assert "🖼 Photo: A garden in Osaka" in described.params["caption"]
 
-        # No photo left: the post becomes text only.
-        await present(bot, item.id, file=FileChoice(garden.id or 0, publish=False))
-        assert channel("deleteMessage")[-1].params["message_id"] == second.result["message_id"]
-        (text_post,) = channel("sendMessage")
-        assert "Today I study nursing in Osaka." in text_post.params["text"]
-        assert "🖼" not in text_post.params["text"]
-        assert len(channel("sendPhoto")) == 2
-        assert await posts(bot) == [str(text_post.result["message_id"])]
+    # No photo left: the post becomes text only.
+    await present(bot, item.id, file=FileChoice(garden.id or 0, publish=False))
+    assert channel("deleteMessage")[-1].params["message_id"] == second.result["message_id"]
+    (text_post,) = channel("sendMessage")
+    assert "Today I study nursing in Osaka." in text_post.params["text"]
+    assert "🖼" not in text_post.params["text"]
+    assert len(channel("sendPhoto")) == 2
+    assert await posts(bot) == [str(text_post.result["message_id"])]
 
-        # Taken down: the post that is there now goes.
-        async with bot.deps.db.transaction() as session:
-            version = (await session.get(ModerationItem, item.id)).version  # type: ignore[union-attr]
-        outcome = await bot.review.act(
-            LEAD, ActionRequest(ReviewAction.UNPUBLISH, item.id, version, ReasonCode.OTHER.value)
-        )
-        assert outcome.ok, outcome.message
-        while await bot.dispatcher.run_once():
-            pass
-        assert channel("deleteMessage")[-1].params["message_id"] == text_post.result["message_id"]
-        assert await posts(bot) == []
-    finally:
-        await bot.telegram.bot.shutdown()
+    # Taken down: the post that is there now goes.
+    async with bot.deps.db.transaction() as session:
+        version = (await session.get(ModerationItem, item.id)).version  # type: ignore[union-attr]
+    outcome = await bot.review.act(
+        LEAD, ActionRequest(ReviewAction.UNPUBLISH, item.id, version, ReasonCode.OTHER.value)
+    )
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    assert channel("deleteMessage")[-1].params["message_id"] == text_post.result["message_id"]
+    assert await posts(bot) == []

@@ -3,6 +3,7 @@ kept cleaned; what the bot uploads back to Telegram carries no location or name.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,10 +29,17 @@ from tests.fakes.telegram_api import FakeTelegramApi
 async def polled(
     api: FakeTelegramApi, settings: Settings, db: Database
 ) -> AsyncIterator[tuple[Bot, ObservedAdapter]]:
-    bot = await make_bot(settings, db)
-    adapter = ObservedAdapter(
-        telegram_settings(settings, api), bot.core, limits=UNLIMITED, request_timeout=1.0
-    )
+    async with polled_bot(telegram_settings(settings, api), db) as pair:
+        yield pair
+
+
+@contextlib.asynccontextmanager
+async def polled_bot(
+    configured: Settings, db: Database
+) -> AsyncIterator[tuple[Bot, ObservedAdapter]]:
+    """A bot polling the fake Bot API, its files downloaded at once when a try fails."""
+    bot = await make_bot(configured, db)
+    adapter = ObservedAdapter(configured, bot.core, limits=UNLIMITED, request_timeout=1.0)
     bot.telegram = adapter
     bot.dispatcher.add_sender(adapter.sender)
     assert bot.core.media is not None

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.telegram.limits import SendLimiter
-from bot.app import Bot, connect_media, create_app
+from bot.app import Bot, create_app
 from bot.config import Settings
 from bot.review.service import ActionRequest, ReviewAction
 from moderation.actors import Moderator
@@ -19,10 +18,9 @@ from moderation.states import Role
 from storage.db import Database
 from storage.models import ModerationItem, Story, StoryMedia, StoryState
 from tests import media_samples as samples
-from tests.adapters.telegram.conftest import UNLIMITED, telegram_settings
+from tests.adapters.telegram.conftest import telegram_settings
 from tests.adapters.telegram.test_end_to_end import ObservedAdapter, polling_phone
-from tests.adapters.telegram.test_media import file_id, to_the_story
-from tests.conftest import make_bot
+from tests.adapters.telegram.test_media import file_id, polled_bot, to_the_story
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.web.helpers import Dashboard
 
@@ -39,19 +37,8 @@ async def polled(
         telegram_moderation_chat_id=str(GROUP),
         moderators={"lea": {"role": "lead", "accounts": ["telegram:7"]}},
     )
-    bot = await make_bot(configured, db)
-    adapter = ObservedAdapter(configured, bot.core, limits=UNLIMITED, request_timeout=1.0)
-    adapter.sender.limiter = SendLimiter(UNLIMITED)
-    bot.telegram = adapter
-    bot.dispatcher.add_sender(adapter.sender)
-    assert bot.core.media is not None
-    connect_media(bot.core.media, bot.deps, telegram=adapter)
-    bot.core.media.backoff = 0.0
-    await adapter.start()
-    try:
-        yield bot, adapter
-    finally:
-        await adapter.stop()
+    async with polled_bot(configured, db) as pair:
+        yield pair
 
 
 async def stories_media(bot: Bot) -> list[StoryMedia]:
