@@ -156,6 +156,8 @@ async def one_run(ctx: Context, database: str, url: str, private: int, group: in
             "private ÷ allowed": private_ratio,
             "group ÷ allowed": group_ratio,
             "429s": api.too_many,
+            "429s group": limits.refused["group"],
+            "429s overall": limits.refused["overall"],
             "lost": lost,
             "duplicated": duplicated,
             "downtime s": down[1] - down[0],

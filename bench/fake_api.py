@@ -55,6 +55,8 @@ class SendingLimits:
     group_window: float = 60.0
     _overall: collections.deque[float] = field(default_factory=collections.deque)
     _chats: dict[str, collections.deque[float]] = field(default_factory=dict)
+    # Sends refused, by the limit they broke ("group", "chat" or "overall").
+    refused: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def check(self, chat_id: str, now: float) -> float:
         """0 when a send to ``chat_id`` is allowed now (and counts it), else the seconds
@@ -66,10 +68,13 @@ class SendingLimits:
         window /= self.scale
         overall_window = self.overall_window / self.scale
         chat = self._chats.setdefault(chat_id, collections.deque())
-        wait = max(
-            _wait(chat, limit, window, now),
-            _wait(self._overall, self.overall, overall_window, now),
-        )
+        chat_wait = _wait(chat, limit, window, now)
+        overall_wait = _wait(self._overall, self.overall, overall_window, now)
+        if chat_wait > 0:
+            self.refused["group" if group else "chat"] += 1
+        elif overall_wait > 0:
+            self.refused["overall"] += 1
+        wait = max(chat_wait, overall_wait)
         if wait > 0:
             return wait
         chat.append(now)

@@ -54,9 +54,10 @@ async def confirm(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
+    # Two messages, as ours sends: the count, then the next question.
+    await update.effective_chat.send_message("Your pledge is counted. Thank you!")
     await update.effective_chat.send_message(
-        "Your pledge is counted. Which first name shown among the supporters? /skip to stay "
-        "anonymous."
+        "Which first name shown among the supporters? /skip to stay anonymous."
     )
     return NAME
 
