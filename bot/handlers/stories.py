@@ -45,6 +45,9 @@ COUNTRY_BUTTONS_MAX = 24
 # Where a card links the story's page on the wall instead of carrying its files: Slack
 # messages carry no files. (The web chat shows a card's published files from the wall.)
 _FILES_ON_THE_PAGE = frozenset({"slack"})
+# Where a card still carries its photos from the media store, for the adapter to show by
+# their public address while they are published (Slack: bot/adapters/slack/images.py).
+_PHOTOS_BY_ADDRESS = frozenset({"slack"})
 
 
 def story_link(turn: Turn, story_id: int) -> str:
@@ -216,10 +219,11 @@ def _files(turn: Turn, story: ReadableStory) -> tuple[MediaRef, ...]:
     """The story's published files this reader's platform can be sent: those kept in the
     media store (still there), or the platform's own file ids."""
     platform = turn.inbound.platform
-    if platform in _FILES_ON_THE_PAGE:
-        return ()
+    by_address = platform in _PHOTOS_BY_ADDRESS
     refs = []
     for file in story.files:
+        if by_address and (file.kind != MediaKind.PHOTO or not file.ref.startswith(LOCAL)):
+            continue
         if file.ref.startswith(LOCAL):
             if turn.deps.media.path(file.ref[len(LOCAL) :]) is None:
                 continue

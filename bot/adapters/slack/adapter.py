@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.adapters.slack import views
 from bot.adapters.slack.gate import gate
+from bot.adapters.slack.images import PublishedImages
 from bot.adapters.slack.moderation import SlackModerationChannel
 from bot.adapters.slack.parsing import (
     PLATFORM,
@@ -123,7 +124,7 @@ class SlackAdapter:
             # answering at once, without Bolt's 10 ms polling for the ack.
             process_before_response=True,
         )
-        self.sender = SlackSender(self.client)
+        self.sender = SlackSender(self.client, PublishedImages(deps))
         self.people = People(self.client, deps.db, deps.translator)
         self.moderation: SlackModerationChannel | None = None
         self._http = AsyncSlackRequestHandler(self.app)

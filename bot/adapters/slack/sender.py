@@ -11,6 +11,9 @@ network errors; a rejected token (kept until it is fixed)
 anything else (``invalid_blocks``, ``msg_too_long``...)        :class:`PermanentError`
 =============================================================  ==============================
 
+A message that carries published photos (a story's card) shows them as ``image`` blocks,
+by the public addresses ``images`` finds (:mod:`bot.adapters.slack.images`).
+
 An edit of a message that is gone (``message_not_found``, ``cant_update_message``) posts
 the message anew and returns the new ``ts``, so a moderation card comes back; a delete of
 a message that is gone counts as deleted.
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.images import Image
 from bot.adapters.slack.rendering import RenderError, render
 from bot.core.delivery import (
     DeliveryError,
@@ -96,20 +101,28 @@ class SlackSender:
 
     Args:
         client: the Web API client (its ``base_url`` is ``SLACK_API_URL``).
+        images: finds the public addresses of the published photos a message carries;
+            None: no photos are shown.
     """
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        images: Callable[[Outgoing], Awaitable[Sequence[Image]]] | None = None,
+    ) -> None:
         self.client = client
+        self.images = images
 
     async def send(self, chat_id: str, message: Outgoing) -> str | None:
         """Send, edit or delete one message; see :class:`~bot.core.delivery.Sender`."""
         if message.delete_of is not None:
             await self._delete(chat_id, message.delete_of)
             return None
+        pictures = await self.images(message) if self.images and message.media else ()
         try:
-            rendered = render(message)
+            rendered = render(message, pictures)
         except RenderError as exc:
             raise PermanentError(str(exc)) from exc
         try:
