@@ -44,7 +44,7 @@ i18n-update: i18n-extract
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching --ignore-obsolete
 
 bench: setup
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --record
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -119,8 +119,8 @@ async def duplicate_cost(bot: Bot, events: int) -> float:
 
 async def dialog(ctx: Context, database: str, bench: str) -> list[Result]:
     """The whole comparison on ``database``, as ``bench``'s rows."""
-    people = ctx.size(100, 2)
-    ptb_people = ctx.size(1500, 10)
+    people = ctx.size(60, 2)
+    ptb_people = ctx.size(1000, 10)
     conversations = {
         mode: ptb.PledgeConversation(mode, ctx.tmp / f"ptb-{uuid.uuid4().hex[:8]}.db")
         for mode in ptb.MODES
@@ -225,8 +225,9 @@ async def dialog(ctx: Context, database: str, bench: str) -> list[Result]:
             "per turn kind, replies returned",
             database,
             kinds_plain,
-            note="statements seen by SQLAlchemy's before_cursor_execute; transactions "
-            "committed or rolled back; hand-offs = call_soon_threadsafe (driver thread → loop)",
+            note="statements the driver ran (sqlite3's trace; on PostgreSQL asyncpg's query "
+            "logger and SQLAlchemy's), BEGIN/COMMIT apart; transactions = COMMITs and "
+            "ROLLBACKs; hand-offs = call_soon_threadsafe (a driver thread → the loop)",
         ),
         Result(bench, "per turn kind, durable replies", database, kinds_durable),
         Result(

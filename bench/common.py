@@ -8,9 +8,11 @@ A benchmark is a module ``bench/bN_<name>.py`` exposing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -205,36 +207,84 @@ async def pledge(chat: MemoryChat) -> int:
 
 
 class StatementCounter:
-    """Counts the statements SQLAlchemy sends on an engine (``before_cursor_execute``).
+    """Counts the SQL statements the database driver runs, however they were sent
+    (through SQLAlchemy or straight to the driver on a hot path).
 
-    Statements sent to the driver without SQLAlchemy are not seen: say so where it matters.
+    SQLite: ``sqlite3``'s trace callback on every connection of the bot's engines (the
+    writer's and the readers'); PostgreSQL: asyncpg's query logger (statements sent to
+    asyncpg directly, BEGIN and COMMIT) plus SQLAlchemy's ``before_cursor_execute`` (its
+    prepared statements, which that logger does not see). ``count`` leaves out
+    BEGIN, COMMIT, ROLLBACK and savepoints; ``transactions`` counts COMMITs and ROLLBACKs.
+    A connection is watched from its first checkout inside the ``with`` block.
     """
 
+    _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE")
+
     def __init__(self, db: Database) -> None:
-        self.engine = db.engine.sync_engine
+        # The writer's engine, and the readers' when they have their own (SQLite).
+        engines = [db.engine, getattr(db, "reader", db.engine)]
+        self.engines = list({id(e): e.sync_engine for e in engines}.values())
         self.count = 0
         self.transactions = 0  # commits and rollbacks
         self.statements: list[str] = []
         self.keep = False
+        self._undo: dict[int, Callable[[], None]] = {}
 
-    def _on_execute(self, *args: Any) -> None:
+    def _seen(self, sql: str) -> None:
+        words = sql.lstrip().split(None, 1)
+        if not words or words[0].startswith("--"):  # a trigger's sub-statement
+            return
+        first = words[0].upper().rstrip(";")
+        if first in ("COMMIT", "ROLLBACK", "END") and not sql.upper().lstrip().startswith(
+            "ROLLBACK TO"
+        ):
+            self.transactions += 1
+        if first in self._CONTROL:
+            return
         self.count += 1
         if self.keep:
-            self.statements.append(str(args[2]).split(None, 1)[0].upper())
+            self.statements.append(first)
 
-    def _on_end(self, *args: Any) -> None:
-        self.transactions += 1
+    def _on_checkout(self, dbapi_connection: Any, *_args: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if id(driver) in self._undo:
+            return
+        raw = getattr(driver, "driver", None) or getattr(driver, "_conn", None)
+        if isinstance(raw, sqlite3.Connection):  # the inline writer, or aiosqlite's
+            raw.set_trace_callback(self._seen)
+            self._undo[id(driver)] = lambda: raw.set_trace_callback(None)
+        elif hasattr(driver, "add_query_logger"):  # asyncpg
+
+            def logged(query: Any) -> None:
+                self._seen(query.query)
+
+            driver.add_query_logger(logged)
+            self._undo[id(driver)] = lambda: driver.remove_query_logger(logged)
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self._seen(statement)
+
+    def _through_sqlalchemy(self, engine: Any) -> bool:
+        # asyncpg's logger misses the prepared statements SQLAlchemy runs: those are
+        # counted where SQLAlchemy sends them (sqlite3's trace sees everything).
+        return bool(engine.dialect.name != "sqlite")
 
     def __enter__(self) -> StatementCounter:
-        event.listen(self.engine, "before_cursor_execute", self._on_execute)
-        event.listen(self.engine, "commit", self._on_end)
-        event.listen(self.engine, "rollback", self._on_end)
+        for engine in self.engines:
+            event.listen(engine.pool, "checkout", self._on_checkout)
+            if self._through_sqlalchemy(engine):
+                event.listen(engine, "before_cursor_execute", self._on_execute)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._on_execute)
-        event.remove(self.engine, "commit", self._on_end)
-        event.remove(self.engine, "rollback", self._on_end)
+        for engine in self.engines:
+            event.remove(engine.pool, "checkout", self._on_checkout)
+            if self._through_sqlalchemy(engine):
+                event.remove(engine, "before_cursor_execute", self._on_execute)
+        for undo in self._undo.values():
+            with contextlib.suppress(Exception):  # a connection closed meanwhile
+                undo()
+        self._undo.clear()
 
     def take(self) -> int:
         """Statements since the last take."""
