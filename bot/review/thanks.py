@@ -217,11 +217,11 @@ class ThanksDesk:
             if not await rows.record_card(session, thanks_id, platform, chat_id, message_id):
                 return
             thanks = await session.get(Thanks, thanks_id)
-            decided = thanks is not None and thanks.state != ThanksState.PENDING.value
-            if decided and thanks is not None and not card.get("message_id"):
-                state = ThanksState(thanks.state)
+            state = ThanksState(thanks.state) if thanks is not None else ThanksState.PENDING
+            late = state is not ThanksState.PENDING and not card.get("message_id")
+            if late:
                 await _edit_card(session, thanks_id, state, platform, chat_id, message_id)
-        if decided:
+        if late:
             self.deps.outbox_wakeup.set()
 
     async def delivered(self, payload: dict[str, object]) -> None:

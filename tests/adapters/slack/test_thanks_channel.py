@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.models import OutboxMessage, ThanksState
 from storage.outbox import DueMessage
 from tests.adapters.slack.conftest import MOD_CHANNEL, Workspace, slack_settings
-from tests.adapters.slack.test_moderation_channel import card_button, card_update, told
+from tests.adapters.slack.test_moderation_channel import card_button, card_update, click, told
 from tests.adapters.slack.test_reading import published_story
 from tests.adapters.telegram.conftest import UNLIMITED, telegram_settings
 from tests.adapters.telegram.test_moderation_group import GROUP, buttons, press
@@ -56,21 +56,11 @@ async def thanks_card(workspace: Workspace) -> Call:
     return card
 
 
-async def click(workspace: Workspace, user_id: str, card: Call, label: str) -> None:
-    assert card.result is not None
-    request = workspace.make.button(
-        user_id, card_button(card, label), channel=MOD_CHANNEL, message_ts=str(card.result["ts"])
-    )
-    response = await workspace.deliver(request)
-    assert response.status_code == 200 and response.text == ""
-
-
-def updates_of(workspace: Workspace, card: Call) -> list[Call]:
+def updates_of(api: FakeSlackApi, card: Call) -> list[Call]:
+    """The ``chat.update`` calls that edited ``card``."""
     assert card.result is not None
     return [
-        c
-        for c in workspace.api.calls("chat.update", ok_only=True)
-        if c.params["ts"] == card.result["ts"]
+        c for c in api.calls("chat.update", ok_only=True) if c.params["ts"] == card.result["ts"]
     ]
 
 
@@ -97,7 +87,7 @@ async def test_a_thanks_card_is_passed_from_the_channel_once(workspace: Workspac
     await click(workspace, "U0BEN", card, "Reject")
     assert "already passed by ana" in await told(workspace, "U0BEN")
     assert (await only_thanks(workspace.bot)).state in (ThanksState.PASSED, ThanksState.DELIVERED)
-    assert len(updates_of(workspace, card)) == 1
+    assert len(updates_of(workspace.api, card)) == 1
 
 
 async def test_a_non_moderator_click_on_a_thanks_card_changes_nothing(
@@ -112,7 +102,7 @@ async def test_a_non_moderator_click_on_a_thanks_card_changes_nothing(
     thanks = await only_thanks(workspace.bot)
     assert thanks.state == ThanksState.PENDING and thanks.decided_by is None
     await workspace.bot.dispatcher.run_once()
-    assert updates_of(workspace, card) == []
+    assert updates_of(workspace.api, card) == []
     async with workspace.bot.deps.db.transaction() as session:
         keys = (await session.execute(select(OutboxMessage.dedupe_key))).scalars().all()
     assert not [k for k in keys if k.startswith("thanks:")]  # nothing for the storyteller
@@ -202,15 +192,6 @@ def telegram_edits(both: Both, message_id: int) -> list[Call]:
     ]
 
 
-def slack_updates(both: Both, card: Call) -> list[Call]:
-    assert card.result is not None
-    return [
-        c
-        for c in both.slack.calls("chat.update", ok_only=True)
-        if c.params["ts"] == card.result["ts"]
-    ]
-
-
 async def test_a_thanks_card_decided_on_slack_is_refreshed_on_telegram(both: Both) -> None:
     slack_card, _data, message_id = await cards_on_both(both)
     assert card_button(slack_card, "Pass")["value"] == "thx:pass:1"
@@ -228,7 +209,7 @@ async def test_a_thanks_card_decided_on_slack_is_refreshed_on_telegram(both: Bot
     await deliver(both.bot)
     [edit] = telegram_edits(both, message_id)
     assert "Passed by ana." in edit.params["text"] and not keyboard_of(edit)
-    [update] = slack_updates(both, slack_card)
+    [update] = updates_of(both.slack, slack_card)
     assert "Passed by ana." in shown(update) and buttons_of(update) == []
 
 
@@ -237,7 +218,7 @@ async def test_a_thanks_card_decided_on_telegram_is_refreshed_on_slack(both: Bot
     await press(both.bot, both.telegram, 8, data["⛔ Reject"], message_id)
     assert "is rejected" in both.telegram.calls("answerCallbackQuery")[-1].params["text"]
     await deliver(both.bot)
-    [update] = slack_updates(both, slack_card)
+    [update] = updates_of(both.slack, slack_card)
     assert "Rejected by ben." in shown(update) and buttons_of(update) == []
     [edit] = telegram_edits(both, message_id)
     assert "Rejected by ben." in edit.params["text"] and not keyboard_of(edit)
@@ -273,5 +254,5 @@ async def test_a_card_sent_while_it_was_decided_is_edited_once_known(both: Both)
         [edit] = telegram_edits(both, card.result["message_id"])
         assert "Passed by ana." in edit.params["text"] and not keyboard_of(edit)
     for card in slack_cards:
-        [update] = slack_updates(both, card)
+        [update] = updates_of(both.slack, card)
         assert "Passed by ana." in shown(update) and buttons_of(update) == []
