@@ -28,6 +28,7 @@ from sqlmodel import col
 
 from bench.common import (
     SQLITE,
+    Admitted,
     Context,
     DurableChat,
     Result,
@@ -55,13 +56,14 @@ async def storm(bot: Bot, people: int, attempts_each: int, concurrency: int) -> 
     tag = uuid.uuid4().hex[:8]
     gate = asyncio.Semaphore(concurrency)
     outcomes = {"new": 0, "already": 0, "other": 0}
+    admitted = Admitted()  # a turn refused by admission control: again after Retry-After
 
     async def person(number: int) -> None:
         chat = DurableChat(bot.core, user_id=f"{tag}-{number}")
         for _ in range(attempts_each):
             async with gate:
-                await chat.send("/pledge")
-                text = "\n".join(m.text for m in await chat.press("c:pledge"))
+                await admitted(lambda: chat.send("/pledge"))
+                text = "\n".join(m.text for m in await admitted(lambda: chat.press("c:pledge")))
             outcomes["new" if COUNTED in text else "already" if ALREADY in text else "other"] += 1
 
     with Timer() as t:
@@ -92,6 +94,7 @@ async def storm(bot: Bot, people: int, attempts_each: int, concurrency: int) -> 
         "counted replies": outcomes["new"],
         "already replies": outcomes["already"],
         "other replies": outcomes["other"],
+        "refusals (retried)": admitted.refusals,
         "attempts/s": attempts / t.wall,
         "turns/s": 2 * attempts / t.wall,
         "CPU ms/attempt": 1000 * t.cpu / attempts,

@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 
@@ -35,6 +35,7 @@ from bot.handlers.pledge import DEFAULT_MILESTONES
 from storage.db import Database
 from storage.pledges import ensure_campaign
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -321,6 +322,26 @@ class HandOffs:
     def take(self) -> int:
         count, self.count = self.count, 0
         return count
+
+
+class Admitted:
+    """Runs a turn until the core admits it: a turn refused by admission control (an
+    exception with ``retry_after``) is tried again after that many seconds, as Telegram
+    and Slack retry; ``refusals`` counts the refusals."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+
+    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is None:
+                    raise
+                self.refusals += 1
+                await asyncio.sleep(float(retry_after))
 
 
 async def median_rounds(
