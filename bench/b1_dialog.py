@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram import Update
+
 from bench import ptb
 from bench.common import (
     SQLITE,
@@ -73,14 +75,25 @@ async def ours_concurrent(bot: Bot, people: int) -> dict[str, float]:
     return {"turns/s": turns / t.wall, "cpu ms/turn": 1000 * t.cpu / turns}
 
 
-async def theirs(app: Any, conversation: ptb.PledgeConversation, people: int) -> dict[str, float]:
-    updates = [u for _ in range(people) for u in ptb.pledge_updates(app, next(_ptb_users))]
+async def theirs(
+    app: Any, conversation: ptb.PledgeConversation, people: int, *, parse: bool = True
+) -> dict[str, float]:
+    """PTB's updates/s: each parsed from Telegram's JSON in the loop (``parse``), or
+    parsed before the clock starts."""
     before = conversation.total
-    with Timer() as t:
-        for update in updates:
-            await app.process_update(update)
+    if parse:
+        updates = [d for _ in range(people) for d in ptb.pledge_json(next(_ptb_users))]
+        with Timer() as t:
+            for data in updates:
+                await app.process_update(Update.de_json(data, app.bot))
+    else:
+        parsed = [u for _ in range(people) for u in ptb.pledge_updates(app, next(_ptb_users))]
+        with Timer() as t:
+            for update in parsed:
+                await app.process_update(update)
     assert conversation.total - before == people, "PTB's conversation did not complete"
-    return {"turns/s": len(updates) / t.wall, "cpu ms/turn": 1000 * t.cpu / len(updates)}
+    turns = 4 * people
+    return {"turns/s": turns / t.wall, "cpu ms/turn": 1000 * t.cpu / turns}
 
 
 async def per_kind(bot: Bot, chat: type[MemoryChat], people: int) -> dict[str, float]:
@@ -142,6 +155,9 @@ async def dialog(ctx: Context, database: str, bench: str) -> list[Result]:
                     "ptb sqlite": lambda: theirs(
                         apps["sqlite"], conversations["sqlite"], ptb_people
                     ),
+                    "ptb pre-parsed": lambda: theirs(
+                        apps["bare"], conversations["bare"], ptb_people, parse=False
+                    ),
                 },
             )
             kinds_plain = await per_kind(bot, MemoryChat, ctx.size(5, 1))
@@ -170,7 +186,20 @@ async def dialog(ctx: Context, database: str, bench: str) -> list[Result]:
             },
             ours_tps / bare,
             "ours turns/s ÷ bare PTB updates/s",
-            f"{sizes}; PTB's handlers build their replies and send nothing",
+            f"{sizes}; PTB parses each update (Update.de_json) and its handlers build their "
+            "replies and send nothing (the issue's baseline); ours parse nothing",
+        ),
+        Result(
+            bench,
+            "pledge flow: ours vs PTB's dispatch alone (updates parsed beforehand)",
+            database,
+            {
+                "PTB pre-parsed updates/s": got["ptb pre-parsed"]["turns/s"],
+                "PTB pre-parsed CPU ms/update": got["ptb pre-parsed"]["cpu ms/turn"],
+            },
+            ours_tps / got["ptb pre-parsed"]["turns/s"],
+            "ours turns/s ÷ pre-parsed PTB updates/s",
+            "the strictest yardstick: the ConversationHandler and nothing else",
         ),
         Result(
             bench,
