@@ -658,6 +658,7 @@ _HANDLERS: dict[str, Callable[[FakeTelegramApi, Mapping[str, Any]], Any]] = {
     "editmessagetext": FakeTelegramApi._edit_message,
     "editmessagereplymarkup": FakeTelegramApi._edit_message,
     "editmessagecaption": FakeTelegramApi._edit_caption,
+    "editmessagemedia": FakeTelegramApi._edit_caption,
     "answercallbackquery": _true,
     "sendphoto": _media_answer("photo"),
     "sendvoice": _media_answer("voice"),

@@ -8,18 +8,30 @@ are sent by file id, or uploaded from the media store (``local:<name>``: everyth
 person sent, kept cleaned on arrival). An edit that carries media (a channel post whose
 words changed, its file the same) edits each of its messages: a caption, a text; when
 the new words no longer split the same way, the message is sent anew and the old one
-deleted.
+deleted. A message Telegram no longer lets the bot delete (older than 48 hours) is
+emptied in place instead (:func:`blank`), so what was taken down does not stay visible.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from PIL import Image
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    Message,
+)
+from telegram import error as tg
 
 from bot.adapters import text as text_pieces
 from bot.core.events import Choice, Outgoing
@@ -29,6 +41,8 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 _ELLIPSIS = "…"
+REMOVED = "🗑"  # what an emptied message says (the same in every language)
+BLANK_SIZE = (320, 320)
 
 
 class RenderError(ValueError):
@@ -237,6 +251,34 @@ async def perform(
     if isinstance(result, Message):
         return str(result.message_id)
     return str(part.message_id) if part.message_id is not None else None
+
+
+async def blank(bot: Bot, chat_id: str, message_id: int) -> None:
+    """Empty a message that can no longer be deleted: a photo, video or file becomes a
+    blank picture, its caption and any text become :data:`REMOVED`.
+
+    Raises:
+        telegram.error.TelegramError: Telegram refused both (mapped by the sender).
+    """
+    chat = chat_ref(chat_id)
+    try:
+        await bot.edit_message_media(
+            chat_id=chat,
+            message_id=message_id,
+            media=InputMediaPhoto(InputFile(_blank_picture(), filename="removed.png"), REMOVED),
+        )
+    except tg.BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        # No media to replace: a text message.
+        await bot.edit_message_text(chat_id=chat, message_id=message_id, text=REMOVED)
+
+
+@functools.cache
+def _blank_picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", BLANK_SIZE, (238, 238, 238)).save(out, format="PNG")
+    return out.getvalue()
 
 
 async def _file(file_id: str, media: MediaFiles | None) -> str | InputFile:

@@ -12,7 +12,8 @@ python-telegram-bot's errors become the delivery errors the outbox reacts to:
 
 A message that takes several calls (a long text, media then text) remembers how far it
 got, so a retry after a failure in the middle does not send the first parts again. A
-message (or post) to delete that is already gone counts as deleted.
+message (or post) to delete that is already gone counts as deleted; one Telegram no
+longer lets the bot delete (older than 48 hours) is emptied in place instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.adapters.telegram.rendering import (
     MediaFiles,
     PartKind,
     RenderError,
+    blank,
     join_ids,
     perform,
     plan,
@@ -56,6 +58,7 @@ PROGRESS_TTL = 6 * 3600.0
 _NOT_MODIFIED = "message is not modified"
 _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited")
 _DELETE_TARGET_GONE = ("message to delete not found",)
+_DELETE_REFUSED = ("message can't be deleted",)  # older than 48 hours: emptied instead
 _EDITING = frozenset({PartKind.EDIT, PartKind.EDIT_CAPTION})
 _CREATING = frozenset(PartKind) - _EDITING - {PartKind.DELETE}
 
@@ -140,6 +143,12 @@ class TelegramSender:
                     return await self.send(chat_id, without_edit(message))
                 if part.kind is PartKind.DELETE and _says(exc, _DELETE_TARGET_GONE):
                     continue
+                if part.kind is PartKind.DELETE and part.message_id and _says(exc, _DELETE_REFUSED):
+                    try:
+                        await blank(self.bot, chat_id, part.message_id)
+                        continue
+                    except tg.TelegramError as refused:
+                        exc = refused
                 mapped = map_error(exc)
                 if mapped is None:
                     continue

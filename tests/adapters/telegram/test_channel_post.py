@@ -167,3 +167,32 @@ async def test_the_channel_post_follows_the_moderators_file_and_title_choices(
         pass
     assert channel("deleteMessage")[-1].params["message_id"] == text_post.result["message_id"]
     assert await posts(bot) == []
+
+
+async def test_a_post_too_old_to_delete_loses_its_photo_in_place(
+    bot: Bot, api: FakeTelegramApi
+) -> None:
+    await submit_story(bot)
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+    assert item.id is not None
+    face_bytes = samples.jpeg_with_gps(width=64, height=32)
+    face = await attach(bot, item.story_id, face_bytes)
+    outcome = await bot.review.act(LEAD, ActionRequest(ReviewAction.APPROVE, item.id, item.version))
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    (post,) = [c for c in api.calls("sendPhoto", ok_only=True) if c.params["chat_id"] == CHANNEL]
+    # Telegram lets a bot delete a message for 48 hours only.
+    api.fail("deleteMessage", 400, description="Bad Request: message can't be deleted")
+    await present(bot, item.id, file=FileChoice(face.id or 0, publish=False))
+    (emptied,) = api.calls("editMessageMedia", ok_only=True)
+    assert emptied.params["message_id"] == post.result["message_id"]
+    # The photo is replaced by a blank picture (uploaded: not the face).
+    uploads = [v for v in emptied.params.values() if isinstance(v, dict) and "data" in v]
+    assert len(uploads) == 1 and uploads[0]["data"] != face_bytes
+    assert Image.open(io.BytesIO(uploads[0]["data"])).size == (320, 320)
+    # The story is posted again, as text: the face is nowhere in the channel.
+    (again,) = [c for c in api.calls("sendMessage", ok_only=True) if c.params["chat_id"] == CHANNEL]
+    assert "Today I study nursing in Osaka." in again.params["text"]
+    assert await posts(bot) == [str(again.result["message_id"])]

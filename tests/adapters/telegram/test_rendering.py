@@ -193,6 +193,17 @@ async def test_an_edit_with_media_edits_each_message_or_sends_it_anew_when_it_sp
     assert api.calls("editMessageText")[-1].params["message_id"] == int(anew.split(",")[1])
 
 
+async def test_a_text_too_old_to_delete_is_emptied_in_place(
+    api: FakeTelegramApi, sender: TelegramSender
+) -> None:
+    api.fail("deleteMessage", 400, description="Bad Request: message can't be deleted")
+    api.fail("editMessageMedia", 400, description="Bad Request: there is no media in the message")
+    assert await sender.send("-100555", Outgoing("", delete_of="77")) is None
+    (emptied,) = api.calls("editMessageText", ok_only=True)
+    assert (emptied.params["message_id"], emptied.params["text"]) == (77, "🗑")
+    assert api.calls("sendMessage") == []
+
+
 async def test_media_by_file_id_with_caption_and_keyboard(
     api: FakeTelegramApi, sender: TelegramSender
 ) -> None:
