@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import dialect_insert
 from storage.models import Participant, Story, StoryStats, Thanks, ThanksCard, ThanksState
+from storage.outbox import enqueue
 
 # Kept in place of a reader's key once they erased their data: their delivered and
 # rejected thanks stay with the story, linked to nobody.
@@ -142,8 +143,33 @@ async def count_delivered(session: AsyncSession, story_id: int) -> None:
     )
 
 
+async def _gone_from_cards(session: AsyncSession, *where: ColumnElement[bool]) -> None:
+    """Before the thanks matching ``where`` are deleted: queue the edit of their cards in
+    the moderators' chats, so their words and names leave those chats too (rendered by
+    ``bot.review.thanks``: "Thank-you #N no longer exists.", no buttons)."""
+    cards = (
+        await session.execute(
+            select(ThanksCard)
+            .join(Thanks, col(Thanks.id) == col(ThanksCard.thanks_id))
+            .where(*where)
+        )
+    ).scalars()
+    for card in cards.all():
+        await enqueue(
+            session,
+            dedupe_key=(
+                f"thanks-card:{card.thanks_id}:gone:{card.platform}:{card.chat_id}:"
+                f"{card.message_id}"
+            ),
+            platform=card.platform,
+            chat_id=card.chat_id,
+            payload={"thanks_card": {"thanks_id": card.thanks_id, "message_id": card.message_id}},
+        )
+
+
 async def delete_story_thanks(session: AsyncSession, story_id: int) -> None:
     """A story's erasure: every thank-you it received goes with its text."""
+    await _gone_from_cards(session, col(Thanks.story_id) == story_id)
     await session.execute(
         delete(Thanks)
         .where(col(Thanks.story_id) == story_id)
@@ -154,13 +180,13 @@ async def delete_story_thanks(session: AsyncSession, story_id: int) -> None:
 async def forget_reader(session: AsyncSession, reader_key: str) -> None:
     """A reader's erasure: what has not reached a storyteller yet is deleted; what has
     (or was rejected) stays with the story, without the reader's key or name."""
+    unsent = (
+        col(Thanks.reader_key) == reader_key,
+        col(Thanks.state).in_((ThanksState.PENDING.value, ThanksState.PASSED.value)),
+    )
+    await _gone_from_cards(session, *unsent)
     await session.execute(
-        delete(Thanks)
-        .where(
-            col(Thanks.reader_key) == reader_key,
-            col(Thanks.state).in_((ThanksState.PENDING.value, ThanksState.PASSED.value)),
-        )
-        .execution_options(synchronize_session=False)
+        delete(Thanks).where(*unsent).execution_options(synchronize_session=False)
     )
     await session.execute(
         update(Thanks)

@@ -183,6 +183,7 @@ async def erase_everything(turn: Turn, review: Review) -> None:
     await session.execute(delete(WebChatMessage).where(col(WebChatMessage.participant_id) == pid))
     await forget_export_links(session, pid)
     await forget_reader(session, participant.identity_key)  # thanks they sent as a reader
+    turn.wake_outbox()  # posts taken down, moderators' cards edited: at once
     participant.display_name = None
     participant.consent_version = None
     participant.consent_at = None

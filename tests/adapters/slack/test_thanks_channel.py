@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.memory import MemorySender
+from bot.adapters.memory import MemoryChat, MemorySender
 from bot.adapters.telegram.limits import SendLimiter
 from bot.app import Bot, create_app
 from bot.config import Settings
@@ -28,7 +28,14 @@ from tests.adapters.telegram.test_moderation_group import GROUP, buttons, press
 from tests.conftest import make_bot
 from tests.fakes.slack_api import Call, FakeSlackApi, SlackRequests, buttons_of, texts_of
 from tests.fakes.telegram_api import FakeTelegramApi, keyboard_of
-from tests.handlers.test_thanks import ANA, only_thanks, published, reader, thank
+from tests.handlers.test_thanks import (
+    ANA,
+    erase_my_data,
+    only_thanks,
+    published,
+    reader,
+    thank,
+)
 from tests.web.helpers import deliver
 
 
@@ -256,3 +263,21 @@ async def test_a_card_sent_while_it_was_decided_is_edited_once_known(both: Both)
     for card in slack_cards:
         [update] = updates_of(both.slack, card)
         assert "Passed by ana." in shown(update) and buttons_of(update) == []
+
+
+async def test_a_reader_s_erasure_takes_their_words_off_the_cards(workspace: Workspace) -> None:
+    card = await thanks_card(workspace)
+    chat = reader(workspace.bot)  # the reader who sent it, erasing their data
+    await erase_my_data(chat)
+    updated = await card_update(workspace, card, lambda t: "no longer exists" in t)
+    assert shown(updated) == "Thank-you #1 no longer exists."
+    assert buttons_of(updated) == [] and "Kenji" not in str(updated.params)
+
+
+async def test_a_storyteller_s_erasure_takes_the_thanks_off_the_cards(
+    workspace: Workspace,
+) -> None:
+    card = await thanks_card(workspace)
+    await erase_my_data(MemoryChat(workspace.bot.core, user_id="amina"))  # the storyteller
+    updated = await card_update(workspace, card, lambda t: "no longer exists" in t)
+    assert buttons_of(updated) == [] and "Kenji" not in str(updated.params)
