@@ -7,9 +7,13 @@ references instead of the platform's file ids. So nothing with a location, a nam
 camera in it is ever stored, shown to moderators, or sent again. The web chat's uploads
 take the same path through :meth:`MediaIntake.keep`.
 
-What happened on the way (a file refused, a download that failed, the first photo of a
-person cleaned) travels with the event as :attr:`Inbound.media_notes`; the handler tells
-the person, in their language, with :func:`note_texts`.
+A download that fails for a passing reason (a network error, a timeout, a 5xx) is tried
+again, :data:`FETCH_ATTEMPTS` times in all; a refusal (too large, unsupported) or an answer
+that will not change never is. What happened on the way (a file refused, a download that
+failed every time, the first photo of a person cleaned) travels with the event as
+:attr:`Inbound.media_notes`; the handler tells the person, in their language, with
+:func:`note_texts`, and a story keeps the count of files that never arrived for its
+moderators (:func:`not_received`).
 """
 
 from __future__ import annotations
