@@ -34,6 +34,7 @@ from bot.adapters.telegram.parsing import PLATFORM as TELEGRAM
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.config import Settings
+from bot.core.admission import BUSY_TEXT, Busy
 from bot.core.deps import Deps
 from bot.core.media import MediaIntake
 from bot.core.outbox import OutboxDispatcher
@@ -42,6 +43,7 @@ from bot.data_dir import prepare_data_dir
 from bot.facts import load_facts
 from bot.handlers.pledge import DEFAULT_MILESTONES
 from bot.handlers.routes import build_router
+from bot.i18n import _
 from bot.i18n.translator import Translator
 from bot.review.delivery import FeedPublisher, ReviewDelivery
 from bot.review.service import ReviewService
@@ -262,4 +264,20 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         finally:
             await bot.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    async def busy(request: Request, exc: Exception) -> Response:
+        """Too many turns in flight (admission control): try again in a moment."""
+        assert isinstance(exc, Busy)
+        translator = bot.deps.translator
+        with translator.use(translator.negotiate(request.headers.get("accept-language"))):
+            return JSONResponse(
+                {"error": _(BUSY_TEXT)},
+                status_code=503,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={Busy: busy},
+    )

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # its turn, an outbox row) before another replica takes it over after a crash.
     outbox_lease_seconds: int = Field(default=30, ge=1)
 
+    # Admission control: at most this many turns in flight in one process (0: no bound);
+    # beyond it, a kind "try again in a moment" (HTTP 503 with Retry-After).
+    max_turns_in_flight: int = Field(default=500, ge=0)
+
     @field_validator(
         "telegram_bot_token", "slack_bot_token", "slack_app_token", "facts_file", mode="before"
     )

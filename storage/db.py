@@ -22,10 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_
 from sqlmodel import SQLModel
 
 from storage import models as _models  # noqa: F401  (registers every table)
 from storage.logguard import guard_value_logs
+from storage.sqlite_inline import InlineConnection, inline_creator
+from storage.turns import TurnStatements
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PRIVATE_FILE = 0o600
@@ -49,21 +52,38 @@ class Database:
         self.dialect: str = parsed.get_backend_name()
         # hide_parameters: SQL errors and echo never carry values (story text) into logs.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        self._sqlite_writer = asyncio.Lock()
         if self.is_sqlite:
             database = parsed.database or ""
-            if database and database != ":memory:" and not database.startswith("file:"):
+            if not database or database == ":memory:":
+                raise ValueError("SQLite needs a database file (readers and the writer share it)")
+            if not database.startswith("file:"):
                 make_private_sqlite_file(Path(database))
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            # The writer: one connection at a time (the writer lock), run on the event
+            # loop's thread (storage.sqlite_inline); readers: aiosqlite's threads.
+            self.engine: AsyncEngine = create_async_engine(
+                url,
+                async_creator=inline_creator(database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+                **kwargs,
+            )
+            _configure_sqlite(self.engine, busy_timeout_ms=0, begin="BEGIN IMMEDIATE")
+            self.reader: AsyncEngine = create_async_engine(
+                url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            )
+            _configure_sqlite(
+                self.reader, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, begin="BEGIN", read_only=True
+            )
         else:
             if pg_schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": pg_schema}}
-            kwargs["pool_pre_ping"] = True
+            # No pre-ping round trip on every checkout: a connection found dead fails
+            # its transaction, which the caller retries (``bot.core.service``).
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        self._sqlite_writer = asyncio.Lock()
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            self.engine = create_async_engine(url, **kwargs)
+            self.reader = self.engine
+        # The statements of every turn, built once for this database.
+        self.turns = TurnStatements(self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,8 +104,18 @@ class Database:
                 yield session
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """One read-only transaction, never behind the writer: on SQLite a snapshot on a
+        reader connection of its own (WAL), which refuses any write."""
+        async with self._session(self.reader) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _session(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncSession]:
+        async with (
+            AsyncSession(engine or self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     async def create_all(self) -> None:
@@ -113,10 +143,9 @@ class Database:
             # The driver's own connection: SQLAlchemy's "begin" hook would open a
             # transaction, and a checkpoint cannot run inside one.
             driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            row = await cursor.fetchone()
-            await cursor.close()
+            assert isinstance(driver, InlineConnection)
+            # On a worker thread: a checkpoint waits for readers to move on.
+            row = await asyncio.to_thread(driver.checkpoint)
         return row is not None and row[0] == 0
 
     def insert(self, table: Any) -> Any:
@@ -127,6 +156,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
 
 
 def dialect_insert(session: AsyncSession, table: Any) -> Any:
@@ -136,23 +167,31 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine, *, busy_timeout_ms: int, begin: str, read_only: bool = False
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Erased text is overwritten with zeros, not left in free pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = conn.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            await_(driver.begin_immediate())  # straight to the writer's connection
+        else:
+            conn.exec_driver_sql(begin)
 
 
 def make_private_sqlite_file(path: Path) -> None:

@@ -11,10 +11,7 @@ from sqlmodel import col
 
 from storage.db import Database
 from storage.models import Conversation, Participant, ProcessedEvent, utcnow
-
-
-class ConversationConflict(Exception):
-    """Another writer changed the conversation since it was loaded."""
+from storage.turns import ConversationConflict as ConversationConflict
 
 
 async def record_event(session: AsyncSession, db: Database, platform: str, key: str) -> bool:

@@ -230,14 +230,14 @@ class WebChat:
 
     async def _issued(self, token: str) -> bool:
         """Whether ``token`` is a session this server made (its participant exists)."""
-        async with self.deps.db.transaction() as session:
+        async with self.deps.db.read() as session:
             return await self._participant(session, token) is not None
 
     async def _participant(self, session: AsyncSession, token: str) -> Participant | None:
         return await find_participant(session, PLATFORM, _external_id(token))
 
     async def _locale(self, token: str, hint: str | None) -> str:
-        async with self.deps.db.transaction() as session:
+        async with self.deps.db.read() as session:
             participant = await self._participant(session, token)
         translator = self.deps.translator
         if participant is not None:
@@ -270,7 +270,7 @@ class WebChat:
                 request, 401, N_("Your chat session has ended. Please reload the page.")
             )
         after = _int(request.query_params.get("after"))
-        async with self.deps.db.transaction() as session:
+        async with self.deps.db.read() as session:
             participant = await self._participant(session, token)
         if participant is None or participant.id is None:
             return JSONResponse({"messages": []})
@@ -494,7 +494,8 @@ class WebChat:
         ``known``: ``after`` is a message the page has shown (else only a position).
         """
         after = max(after, 0)
-        async with self.deps.db.transaction() as session:
+        # A reader: history and long polls never queue behind the turns being written.
+        async with self.deps.db.read() as session:
             participant = await self._participant(session, token)
             if participant is None:
                 return [], self.deps.translator.default, known and after > 0

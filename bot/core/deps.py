@@ -13,6 +13,7 @@ from moderation.screening_api import Screening
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.media import MediaStore
+from storage.rarely import RarelyChanging
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +26,8 @@ class Deps:
     media_dir: Path
     # Set when outbox rows are added, so the dispatcher wakes at once instead of polling.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Rows read on many turns that rarely change (a campaign's texts), kept a short while.
+    rarely: RarelyChanging = field(default_factory=RarelyChanging)
 
     @cached_property
     def media(self) -> MediaStore:

@@ -30,6 +30,7 @@ from bot.core.delivery import PermanentError, RetryAfter, Sender, TransientError
 from bot.core.events import Inbound, Outgoing
 from storage import outbox
 from storage.db import Database
+from storage.turns import NewReply, TurnStatements
 
 log = logging.getLogger(__name__)
 
@@ -71,30 +72,29 @@ def reply_key(inbound: Inbound, index: int) -> str:
 
 
 async def keep(
+    statements: TurnStatements,
     session: AsyncSession,
     inbound: Inbound,
     participant_id: int,
     replies: list[Outgoing],
-    *,
     lease: timedelta = outbox.LEASE,
 ) -> tuple[int, ...]:
-    """Store ``replies`` in the turn's transaction, leased to the caller."""
-    rows: list[int] = []
-    for index, reply in enumerate(replies):
-        row = await outbox.enqueue(
-            session,
-            dedupe_key=reply_key(inbound, index),
-            platform=inbound.platform,
-            chat_id=inbound.chat_id,
-            participant_id=participant_id,
-            payload={"message": reply.to_json(), REPLY_MARK: True},
-            leased_for=lease,
-        )
-        # The event's key was recorded in this same transaction, so its replies
-        # cannot have been stored before.
-        assert row is not None, "replies of one event stored twice"
-        rows.append(row)
-    return tuple(rows)
+    """Store ``replies`` in the turn's transaction, leased to the caller.
+
+    The event's key was recorded in this same transaction, so its replies cannot have
+    been stored before.
+    """
+    return await statements.keep_replies(
+        session,
+        platform=inbound.platform,
+        chat_id=inbound.chat_id,
+        participant_id=participant_id,
+        replies=[
+            NewReply(reply_key(inbound, index), {"message": reply.to_json(), REPLY_MARK: True})
+            for index, reply in enumerate(replies)
+        ],
+        lease=lease,
+    )
 
 
 async def deliver(

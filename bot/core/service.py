@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core import replies as durable
+from bot.core.admission import Admission
 from bot.core.delivery import Sender
 from bot.core.deps import Deps
 from bot.core.dialog import remember_offered, split_token
@@ -53,8 +54,8 @@ from bot.core.media import MediaIntake
 from bot.core.replies import Handled
 from bot.core.router import Router
 from bot.core.turn import Turn
-from storage import repos
 from storage.models import Participant
+from storage.turns import ConversationConflict
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ class Core(Protocol):
 
     def ordered(self, key: str) -> AbstractAsyncContextManager[None]: ...
 
-    async def accept(self, inbound: Inbound, sender: Sender | None = None) -> Handled: ...
+    async def accept(
+        self, inbound: Inbound, sender: Sender | None = None, *, patient: bool = False
+    ) -> Handled: ...
 
     async def set_reachable(self, platform: str, user_id: str, reachable: bool) -> None: ...
 
@@ -112,6 +115,7 @@ class BotCore:
         # itself right after the commit); after a crash, another replica takes it.
         self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
         self.media = media
+        self.admission = Admission(deps.settings.max_turns_in_flight)
 
     async def handle(self, inbound: Inbound, *, record: Recorder | None = None) -> list[Outgoing]:
         """Handle one event exactly once. A redelivered event returns no replies.
@@ -122,13 +126,17 @@ class BotCore:
         handled = await self._handle(inbound, record, keep=False)
         return list(handled.replies)
 
-    async def accept(self, inbound: Inbound, sender: Sender | None = None) -> Handled:
+    async def accept(
+        self, inbound: Inbound, sender: Sender | None = None, *, patient: bool = False
+    ) -> Handled:
         """Handle one event exactly once; its replies are stored, then sent by ``sender``
         after the conversation's earlier replies (without a sender, by the outbox).
 
         Returns once the turn is committed; ``handled.delivered()`` waits for the replies.
+        Raises :class:`~bot.core.admission.Busy` when too many turns are in flight,
+        unless ``patient`` (a source that pulls its work): then it waits for room.
         """
-        return await self._handle(inbound, None, keep=True, sender=sender)
+        return await self._handle(inbound, None, keep=True, sender=sender, patient=patient)
 
     def ordered(self, key: str) -> AbstractAsyncContextManager[None]:
         """Run work that must keep an order (not a person's turn) one at a time per key."""
@@ -152,10 +160,12 @@ class BotCore:
         *,
         keep: bool,
         sender: Sender | None = None,
+        patient: bool = False,
     ) -> Handled:
         key = f"{inbound.platform}:{inbound.user_id}"
-        # Nothing is awaited before the lock: events queue on it in arrival order.
-        async with self.locks.hold(key):
+        # Nothing is awaited before the lock: events queue on it in arrival order. (A
+        # place is taken without awaiting, unless a patient caller waits for one.)
+        async with self.admission.admit(patient=patient), self.locks.hold(key):
             if self.media is not None:  # files downloaded and cleaned before any transaction
                 inbound = await self.media.localise(inbound)
             handled = await self._turn(inbound, record, keep)
@@ -168,7 +178,7 @@ class BotCore:
         while True:
             try:
                 return await self._handle_once(inbound, record, keep)
-            except repos.ConversationConflict:
+            except ConversationConflict:
                 # Another replica moved this conversation on: reload and redo.
                 conflicts += 1
                 log.info("conversation conflict, retrying", extra={"attempt": conflicts})
@@ -192,22 +202,23 @@ class BotCore:
     async def _handle_once(self, inbound: Inbound, record: Recorder | None, keep: bool) -> Handled:
         deps = self.deps
         translator = deps.translator
+        statements = deps.db.turns
         async with deps.db.transaction() as session:
-            if not await repos.record_event(session, deps.db, inbound.platform, inbound.key):
-                log.info("duplicate event ignored", extra={"platform": inbound.platform})
-                return Handled(inbound, ())
-            participant = await repos.load_participant(
+            loaded = await statements.load(
                 session,
-                deps.db,
                 platform=inbound.platform,
+                event_key=inbound.key,
                 external_id=inbound.user_id,
                 chat_id=inbound.chat_id,
                 identity_key=deps.hasher.key(inbound.platform, inbound.user_id),
                 display_name=inbound.display_name,
                 locale_hint=inbound.locale_hint,
             )
+            if loaded is None:
+                log.info("duplicate event ignored", extra={"platform": inbound.platform})
+                return Handled(inbound, ())
+            participant, conversation = loaded
             assert participant.id is not None
-            conversation = await repos.load_conversation(session, deps.db, participant.id)
             locale = participant.locale or translator.negotiate(participant.locale_hint)
             token = translator.activate(locale)
             try:
@@ -227,7 +238,7 @@ class BotCore:
                 remember_offered(turn, conversation.version + 1)
                 # Always written: the version check serialises replicas, and the
                 # last activity time drives draft reminders.
-                await repos.save_conversation(
+                await statements.save(
                     session,
                     conversation,
                     flow=turn.flow,
@@ -240,7 +251,7 @@ class BotCore:
                 rows: tuple[int, ...] = ()
                 if keep and turn.replies:
                     rows = await durable.keep(
-                        session, inbound, participant.id, turn.replies, lease=self.lease
+                        statements, session, inbound, participant.id, turn.replies, self.lease
                     )
             finally:
                 translator.deactivate(token)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.events import Choice, Inbound, Outgoing
-from storage.models import Conversation, Participant
+from storage.models import Participant
+from storage.turns import ConversationRow
 
 if TYPE_CHECKING:
     from bot.core.deps import Deps
@@ -26,7 +27,7 @@ class Turn:
     inbound: Inbound
     session: AsyncSession
     participant: Participant
-    conversation: Conversation
+    conversation: ConversationRow
     locale: str
     deps: Deps
     flow: str | None = None
@@ -45,7 +46,7 @@ class Turn:
         inbound: Inbound,
         session: AsyncSession,
         participant: Participant,
-        conversation: Conversation,
+        conversation: ConversationRow,
         locale: str,
         deps: Deps,
     ) -> Turn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -23,6 +24,12 @@ NAME_MAX = 40
 DEFAULT_MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    pledge_text: dict[str, str] | None
+    active: bool
+
+
 def default_pledge_text() -> str:
     return _(
         "I stand #WithRefugees and with all migrants. I pledge to stand for respect, safety "
@@ -34,8 +41,20 @@ def campaign_id(turn: Turn) -> str:
     return str(turn.draft.get("campaign") or turn.deps.settings.default_campaign)
 
 
+async def _campaign(turn: Turn, campaign: str) -> CampaignInfo | None:
+    """A campaign's pledge texts and whether it is open (kept a short while: read on
+    every pledge, changed by an operator now and then)."""
+
+    async def read() -> CampaignInfo | None:
+        row = await turn.session.get(Campaign, campaign)
+        return None if row is None else CampaignInfo(row.pledge_text, row.active)
+
+    found: CampaignInfo | None = await turn.deps.rarely.get(("campaign", campaign), read)
+    return found
+
+
 async def pledge_text(turn: Turn, campaign: str) -> str:
-    row = await turn.session.get(Campaign, campaign)
+    row = await _campaign(turn, campaign)
     texts = row.pledge_text if row is not None else None
     if texts:
         return texts.get(turn.locale) or texts.get("en") or next(iter(texts.values()))
@@ -92,13 +111,14 @@ async def pledge_accept(turn: Turn) -> Result:
             (Choice("share", _("📣 Share the pledge"), url=share_link(turn, campaign)),),
         )
         return Finish()
-    turn.after_commit.append(lambda: _milestones(turn, campaign))
+    if result.milestones:
+        turn.after_commit.append(lambda: _milestones(campaign, result.milestones))
     turn.say(_("Thank you! Your pledge is counted."))
     return Next()
 
 
-async def _milestones(turn: Turn, campaign: str) -> None:
-    for threshold in await pledges.reach_milestones(turn.deps.db, campaign):
+async def _milestones(campaign: str, reached: tuple[int, ...]) -> None:
+    for threshold in reached:
         log.info("pledge milestone reached", extra={"campaign": campaign, "threshold": threshold})
 
 
@@ -139,7 +159,11 @@ _country_accept = country_accept("country")
 async def thanks(turn: Turn) -> None:
     campaign = campaign_id(turn)
     choices = [Choice("share", _("📣 Share the pledge"), url=share_link(turn, campaign))]
-    if await reading.any_published(turn.session):
+    # Once a story is published, that stays true a long while: kept (a "no" is not, so
+    # the first story published is offered at once).
+    if await turn.deps.rarely.get(
+        "any story published", lambda: reading.any_published(turn.session), keep=bool
+    ):
         choices.append(Choice(NEXT_STORY, _("📖 Meet someone your pledge stands with")))
     turn.say(
         _("Thank you for standing with refugees and migrants! 💛")
@@ -173,7 +197,7 @@ async def start_pledge(turn: Turn, engine: DialogEngine, campaign: str | None = 
     settings = turn.deps.settings
     chosen = settings.default_campaign
     if campaign:
-        row = await turn.session.get(Campaign, campaign)
+        row = await _campaign(turn, campaign)
         if row is not None and row.active:
             chosen = campaign
         else:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Bot, create_app
+from bot.core.admission import Admission
 from bot.core.events import Outgoing
 from storage.models import Participant, Story, StoryMedia
 from tests import media_samples
@@ -222,3 +223,22 @@ async def test_notifications_arrive_through_the_long_poll(browser: Browser, bot:
     await bot.webchat.send(participant.external_id, Outgoing(text="Your story is published."))
     answer = await asyncio.wait_for(poll, 10)
     assert [m["text"] for m in answer.json()["messages"]] == ["Your story is published."]
+
+
+async def test_a_message_beyond_the_bound_is_refused_kindly_then_handled_once(
+    browser: Browser, bot: Bot
+) -> None:
+    """Under a crowd (admission control): a kind 503 with Retry-After in the visitor's
+    language; the message sent again is handled, once."""
+    await browser.open()
+    bot.core.admission = Admission(1)
+    async with bot.core.admission.admit():  # the one place is taken
+        refused = await browser.say("/pledge", client_id="c-busy")
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "2"
+    assert "try again in a moment" in refused.json()["error"]
+    await browser.history()
+    assert "The TOGETHER pledge" not in browser.all_text  # nothing of it was kept
+    again = await browser.say("/pledge", client_id="c-busy")  # the page retries
+    assert again.status_code == 200
+    assert browser.all_text.count("The TOGETHER pledge") == 1

@@ -20,7 +20,6 @@ from bot.core.events import Inbound, InboundKind, Outgoing
 from bot.core.router import Router
 from bot.core.service import BotCore
 from bot.core.turn import Turn
-from storage import repos
 
 
 def echo_core(bot: Bot, seen: list[str] | None = None, **kwargs: float) -> BotCore:
@@ -86,17 +85,17 @@ async def test_a_turn_the_database_failed_is_retried_before_the_next(
 ) -> None:
     seen: list[str] = []
     core = echo_core(bot, seen, retry_backoff=0.0)
-    record_event = repos.record_event
+    load = bot.deps.db.turns.load
     failed = asyncio.Event()
 
-    async def fails_once(session, db, platform, key):  # type: ignore[no-untyped-def]
-        if key == "amina:one" and not failed.is_set():
+    async def fails_once(session, **event):  # type: ignore[no-untyped-def]
+        if event["event_key"] == "amina:one" and not failed.is_set():
             failed.set()
             await asyncio.sleep(0)  # the second event arrives while this one fails
             raise OperationalError("INSERT", {}, ConnectionError("database restarting"))
-        return await record_event(session, db, platform, key)
+        return await load(session, **event)
 
-    monkeypatch.setattr(repos, "record_event", fails_once)
+    monkeypatch.setattr(bot.deps.db.turns, "load", fails_once)
     sender = HeldSender()
     first = asyncio.create_task(core.accept(text("amina", "one"), sender))
     second = asyncio.create_task(core.accept(text("amina", "two"), sender))
@@ -114,12 +113,12 @@ async def test_a_statement_the_database_refused_is_not_retried(
     """Only an unavailable database is retried; a bug fails the event at once."""
     calls = 0
 
-    async def refuses(session, db, platform, key):  # type: ignore[no-untyped-def]
+    async def refuses(session, **event):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         raise ValueError("a bug")
 
-    monkeypatch.setattr(repos, "record_event", refuses)
+    monkeypatch.setattr(bot.deps.db.turns, "load", refuses)
     core = echo_core(bot, retry_backoff=0.0)
     with pytest.raises(ValueError):
         await core.accept(text("amina", "one"), HeldSender())

@@ -288,7 +288,9 @@ class TelegramAdapter:
                 # without awaiting: the turn still queues in arrival order.
                 answering = self._spawn(self._answer_callback(query.id))
                 sender = AnswerFirst(self.sender, answering)
-            handled = await self.core.accept(parsed, sender)
+            # Long polling pulls its updates: beyond the bound on turns in flight it waits
+            # for room. A webhook is refused (503): Telegram delivers the update again.
+            handled = await self.core.accept(parsed, sender, patient=self.mode == "polling")
             await handled.delivered()
         elif isinstance(parsed, ReachabilityChange):
             await self.core.set_reachable(PLATFORM, parsed.user_id, parsed.reachable)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from telegram import Bot, Update
 
 from bot.adapters.telegram.parsing import update_problem
+from bot.core.admission import Busy
 from bot.web.untrusted import BodyTooLargeError, parse_json, read_body
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,12 @@ class WebhookEndpoint:
             return PlainTextResponse("ignored")
         try:
             await self.sink(update, data)
+        except Busy as busy:
+            # Too many turns in flight: nothing was recorded, Telegram tries again later.
+            log.warning("telegram webhook: busy", extra={"update_id": update.update_id})
+            return PlainTextResponse(
+                "busy", status_code=503, headers={"Retry-After": str(busy.retry_after)}
+            )
         except Exception:
             # The core's turn rolled back (its event key with it): let Telegram redeliver.
             log.exception("telegram webhook: update failed", extra={"update_id": update.update_id})

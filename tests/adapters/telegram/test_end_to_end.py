@@ -23,6 +23,7 @@ from bot.adapters.telegram.limits import SendLimiter
 from bot.adapters.telegram.webhook import SECRET_HEADER
 from bot.app import Bot, connect_media, create_app
 from bot.config import Settings
+from bot.core.admission import Admission
 from bot.core.events import Outgoing
 from storage import outbox
 from storage.db import Database
@@ -319,6 +320,26 @@ async def test_a_webhook_delivered_twice_has_one_effect(
         first = await phone.push(start)
         assert first
         assert await phone.push(start) == []  # Telegram's retry: acknowledged, ignored
+
+
+async def test_a_webhook_update_beyond_the_bound_is_refused_then_handled_once(
+    api: FakeTelegramApi, served: tuple[Bot, str]
+) -> None:
+    """Too many turns in flight: 503 with Retry-After, nothing recorded; Telegram's
+    redelivery of the same update is then handled, once."""
+    bot, url = served
+    assert bot.telegram is not None
+    secret = bot.telegram.webhook_secret
+    bot.core.admission = Admission(1)
+    start = api.make.command(48, "pledge")
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with bot.core.admission.admit():  # the one place is taken
+            busy = await client.post(url, json=start, headers={SECRET_HEADER: secret})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+        assert not [c for c in api.calls("sendMessage") if str(c.params.get("chat_id")) == "48"]
+        phone = webhook_phone(api, client, url, secret, 48)
+        assert await phone.push(start)  # redelivered: handled now
+        assert await phone.push(start) == []  # and only once
 
 
 # -- the outbox ---------------------------------------------------------------------------
