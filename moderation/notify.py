@@ -157,10 +157,11 @@ async def update_posts(
     *,
     story_id: int,
     item_id: int,
-    change: int,
+    change: str,
     before: Sequence[Shown],
     after: Sequence[Shown],
     words_changed: bool,
+    only: Channel | None = None,
 ) -> int:
     """Queue what keeps the story's channel posts true to a presentation change.
 
@@ -168,11 +169,14 @@ async def update_posts(
         session: the decision's transaction.
         story_id: the story.
         item_id: its queue item.
-        change: the decision's audit event id (each change gets its own jobs).
+        change: names the change, unique (each change gets its own jobs): ``e<id>`` of
+            the decision's audit event, ``o<id>`` of the outbox row of a post that
+            went out as the change was made.
         before: the story's published files before the change, in order.
         after: the same, after it.
         words_changed: the post's text changed (the title, the description of the
             photo it carries).
+        only: the one channel whose post to update (default: every channel's).
 
     Returns:
         How many posts get a job.
@@ -184,6 +188,8 @@ async def update_posts(
     )
     queued = 0
     for post in posts:
+        if only is not None and (post.platform, post.chat_id) != (only.platform, only.chat_id):
+            continue
         was, now = post_photo(before, post.platform), post_photo(after, post.platform)
         channel = Channel(post.platform, post.chat_id)
         if (was.id if was else None) != (now.id if now else None):

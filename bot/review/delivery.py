@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from bot.review.service import ReviewService
 from bot.review.thanks import ThanksDesk
 from moderation import decisions
 from moderation.errors import DecisionConflict, NotAllowed
-from moderation.notify import post_photo
+from moderation.notify import Channel, Shown, post_photo, update_posts
 from storage.models import (
     ModerationItem,
     Participant,
@@ -57,6 +58,9 @@ class ReviewDelivery:
         self.deps = deps
         self.review = review
         self.thanks = thanks
+        # What each channel post being sent shows (by outbox row), to catch up with a
+        # moderator's change made while it was on its way.
+        self._posting: dict[int, _Post] = {}
 
     async def render(self, due: DueMessage) -> Outgoing | None:
         payload = due.payload
@@ -95,7 +99,10 @@ class ReviewDelivery:
                     )
                 self.deps.outbox_wakeup.set()
         elif ("publish" in payload or "repost" in payload) and due.platform != "feed":
-            story_id = int((payload.get("publish") or payload["repost"])["story_id"])
+            job = payload.get("publish") or payload["repost"]
+            story_id = int(job["story_id"])
+            posted = self._posting.pop(due.id, None)
+            current = await self._current_post(story_id, int(job["item_id"]), due.platform)
             async with self.deps.db.transaction() as session:
                 await session.execute(
                     self.deps.db.insert(Publication)
@@ -111,6 +118,18 @@ class ReviewDelivery:
                 # take-down found no post to remove, so this one goes now.
                 if await self._left_publication(session, story_id):
                     await self.review.take_down(session, story_id)
+                elif posted is not None and current is not None and current != posted:
+                    # A moderator changed the files or the words while it was sent.
+                    await update_posts(
+                        session,
+                        story_id=story_id,
+                        item_id=int(job["item_id"]),
+                        change=f"o{due.id}",
+                        before=[posted.photo] if posted.photo else [],
+                        after=[current.photo] if current.photo else [],
+                        words_changed=current.message.text != posted.message.text,
+                        only=Channel(due.platform, due.chat_id),
+                    )
             self.deps.outbox_wakeup.set()
         elif "post_edit" in payload:
             # The sender posted it anew (the old post was gone, or no longer fits in
@@ -186,7 +205,8 @@ class ReviewDelivery:
         self.deps.outbox_wakeup.set()
         if due.platform == "feed":
             return Outgoing(text="")
-        return await self.channel_post(int(job["story_id"]), int(job["revision_id"]), due.platform)
+        post = await self._post(int(job["story_id"]), int(job["revision_id"]), due.platform)
+        return self._sending(due, post)
 
     async def _post_again(self, due: DueMessage) -> Outgoing | None:
         """A channel post after a moderator's presentation change: posted anew (its photo
@@ -202,10 +222,25 @@ class ReviewDelivery:
             return None
         if "post_edit" in due.payload and post is None:
             return None  # taken down, or being posted again: that post will be current
-        message = await self.channel_post(story_id, item.revision_id, due.platform)
-        if message is None or post is None:
-            return message
-        return dataclasses.replace(message, edit_of=post.message_id)
+        fresh = await self._post(story_id, item.revision_id, due.platform)
+        if "repost" in due.payload or post is None:
+            return self._sending(due, fresh)
+        return dataclasses.replace(fresh.message, edit_of=post.message_id) if fresh else None
+
+    def _sending(self, due: DueMessage, post: _Post | None) -> Outgoing | None:
+        """``post``'s message, remembered until it is sent (see :meth:`after_send`)."""
+        if post is None:
+            return None
+        self._posting[due.id] = post
+        return post.message
+
+    async def _current_post(self, story_id: int, item_id: int, platform: str) -> _Post | None:
+        """The post of the story as it should be now (None once it is not published)."""
+        async with self.deps.db.transaction() as session:
+            item = await session.get(ModerationItem, item_id)
+        if item is None or item.state != StoryState.PUBLISHED or item.revision_id is None:
+            return None
+        return await self._post(story_id, item.revision_id, platform)
 
     @staticmethod
     async def _left_publication(session: AsyncSession, story_id: int) -> bool:
@@ -221,6 +256,10 @@ class ReviewDelivery:
         title (when a moderator set one) and its first photo a moderator chose to publish
         (a file of the media store, which the channel's sender uploads, or the platform's
         own file), described in words when the moderator wrote its alt text."""
+        post = await self._post(story_id, revision_id, platform)
+        return post.message if post is not None else None
+
+    async def _post(self, story_id: int, revision_id: int, platform: str) -> _Post | None:
         async with self.deps.db.transaction() as session:
             story = await session.get(Story, story_id)
             revision = await session.get(StoryRevision, revision_id)
@@ -237,7 +276,16 @@ class ReviewDelivery:
             if photo is not None and photo.alt_text:
                 lines += ["", _("🖼 Photo: {description}").format(description=photo.alt_text)]
         media = () if photo is None else (MediaRef(MediaKind.PHOTO, photo.ref, photo.mime),)
-        return Outgoing(text="\n".join(lines), media=media, locale=locale)
+        message = Outgoing(text="\n".join(lines), media=media, locale=locale)
+        return _Post(message, Shown.of(photo) if photo is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Post:
+    """A channel post: its message, and the photo it carries."""
+
+    message: Outgoing
+    photo: Shown | None
 
 
 def credit_line(story: Story, locale: str) -> str:

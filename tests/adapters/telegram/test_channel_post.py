@@ -4,15 +4,17 @@ uploaded from the media store (cleaned), never a file a moderator did not choose
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from bot.adapters.telegram.limits import SendLimiter
+from bot.adapters.telegram.sender import TelegramSender
 from bot.app import Bot
 from bot.config import Settings
+from bot.core.events import Outgoing
 from bot.review.service import ActionRequest, ReviewAction
 from moderation.actors import Moderator
 from moderation.presentation import FileChoice
@@ -193,6 +195,58 @@ async def test_a_post_too_old_to_delete_loses_its_photo_in_place(
     assert len(uploads) == 1 and uploads[0]["data"] != face_bytes
     assert Image.open(io.BytesIO(uploads[0]["data"])).size == (320, 320)
     # The story is posted again, as text: the face is nowhere in the channel.
+    (again,) = [c for c in api.calls("sendMessage", ok_only=True) if c.params["chat_id"] == CHANNEL]
+    assert "Today I study nursing in Osaka." in again.params["text"]
+    assert await posts(bot) == [str(again.result["message_id"])]
+
+
+class ChangeWhileSending:
+    """The Telegram sender, with a moderator's change made as the channel post is sent."""
+
+    platform = "telegram"
+
+    def __init__(self, inner: TelegramSender, change: Callable[[], Awaitable[object]]) -> None:
+        self.inner = inner
+        self.change: Callable[[], Awaitable[object]] | None = change
+
+    def wait_before(self, chat_id: str) -> float:
+        return self.inner.wait_before(chat_id)
+
+    async def send(self, chat_id: str, message: Outgoing) -> str | None:
+        if self.change is not None and chat_id == str(CHANNEL) and message.media:
+            change, self.change = self.change, None
+            await change()  # rendered with the face; the face is hidden before it lands
+        return await self.inner.send(chat_id, message)
+
+
+async def test_a_face_hidden_while_the_post_was_on_its_way_is_taken_off_when_it_lands(
+    bot: Bot, api: FakeTelegramApi
+) -> None:
+    assert bot.telegram is not None
+    await submit_story(bot)
+    async with bot.deps.db.transaction() as session:
+        item = (await session.execute(select(ModerationItem))).scalar_one()
+    assert item.id is not None
+    item_id = item.id
+    face = await attach(bot, item.story_id, samples.jpeg_with_gps(width=64, height=32))
+
+    async def hide_the_face() -> None:
+        async with bot.deps.db.transaction() as session:
+            version = (await session.get(ModerationItem, item_id)).version  # type: ignore[union-attr]
+        request = ActionRequest(ReviewAction.MEDIA, item_id, version)
+        outcome = await bot.review.act(LEAD, request, file=FileChoice(face.id or 0, False))
+        assert outcome.ok, outcome.message
+
+    bot.dispatcher.add_sender(ChangeWhileSending(bot.telegram.sender, hide_the_face))
+    outcome = await bot.review.act(LEAD, ActionRequest(ReviewAction.APPROVE, item_id, item.version))
+    assert outcome.ok, outcome.message
+    while await bot.dispatcher.run_once():
+        pass
+    (post,) = [c for c in api.calls("sendPhoto", ok_only=True) if c.params["chat_id"] == CHANNEL]
+    deleted = [
+        c for c in api.calls("deleteMessage", ok_only=True) if c.params["chat_id"] == CHANNEL
+    ]
+    assert [c.params["message_id"] for c in deleted] == [post.result["message_id"]]
     (again,) = [c for c in api.calls("sendMessage", ok_only=True) if c.params["chat_id"] == CHANNEL]
     assert "Today I study nursing in Osaka." in again.params["text"]
     assert await posts(bot) == [str(again.result["message_id"])]
