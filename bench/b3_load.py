@@ -13,17 +13,20 @@ generator (bench/loopback.py) in the same run:
   (bench/ptb_webhook.py), sending to the same fake Bot API.
 
 At each rate the three are loaded in turn (interleaved), each for the same number of
-seconds: turns leave on schedule whether or not earlier ones were answered, and a turn's
-latency counts from when it was due. A person's four steps are a quarter of the run
-apart, so one person's turns never overlap unless the server is far behind. Reported
-per rate: achieved turns/s (answered 2xx), p50, p99, errors (non-2xx, timeouts); then for
-each server the highest rate held (p99 < 100 ms, no errors, >= 95 % of the rate
-achieved), and ours ÷ PTB. ``sends/turn`` is the messages the fake Bot API accepted per
-turn (5 for 4 turns in both bots when every step is answered): PTB's conversation state
-is in memory and unordered, so a step that arrives while the person's previous one is
-still being handled finds the old state and gets no answer; under overload its figure
-drops below 1.25 (it did less of the work). Each rate runs once (a ratio of the highest
-rates held, not a median): the run must fit in the 15 minutes of ``make bench``.
+seconds, once the server has worked off the last load (requests the generator gave up on
+are still handled; the web chat's sessions are opened in between, asked again while the
+bot answers 503 busy): turns leave on schedule whether or not earlier ones were
+answered, and a turn's latency counts from when it was due. A person's four steps are a
+quarter of the run apart, so one person's turns never overlap unless the server is far
+behind. Reported per rate: achieved turns/s (answered 2xx), p50, p99, errors (non-2xx,
+timeouts); then for each server the highest rate held (p99 < 100 ms, no errors, >= 95 %
+of the rate achieved), and ours ÷ PTB. ``sends/turn`` is the messages the fake Bot API
+accepted per turn (5 for 4 turns in both bots when every step is answered): PTB's
+conversation state is in memory and unordered, so a step that arrives while the person's
+previous one is still being handled finds the old state and gets no answer; under
+overload its figure drops below 1.25 (it did less of the work). Each rate runs once (a
+ratio of the highest rates held, not a median): the run must fit in the 15 minutes of
+``make bench``.
 
 Our bot runs on SQLite (the done-when figure of issue 12). Its Telegram sending limits
 are lifted here (``BENCH_LIMITS_SCALE``), as PTB keeps none: with Telegram's (30 messages
@@ -37,12 +40,13 @@ import asyncio
 import json
 import math
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.common import SQLITE, Context, Result
-from bench.loopback import TIMEOUT, Answer, Load, Pool, open_loop, request
+from bench.loopback import TIMEOUT, Answer, Load, Pool, fetch, open_loop, request
 from bench.servers import (
     TOKEN,
     FakeBotApi,
@@ -59,6 +63,7 @@ RATES = (50, 100, 200, 400)
 QUICK_RATES = (20,)
 SECONDS = 4.0
 QUICK_SECONDS = 0.5
+SETTLE_WITHIN = 30.0
 WARM_UP = 40  # turns at the lowest rate before the measured ones, per server
 P99_GOAL = 0.100
 HELD_SHARE = 0.95
@@ -117,9 +122,7 @@ class WebChat:
         host = f"127.0.0.1:{self.port}"
         pool = Pool("127.0.0.1", self.port, 8)
         try:
-            pages = await asyncio.gather(
-                *(pool.send(request("GET", "/", host=host)) for _ in range(people))
-            )
+            pages = await asyncio.gather(*(_first_visit(pool, host) for _ in range(people)))
         finally:
             pool.close()
         sessions = [_session(page) for page in pages]
@@ -140,6 +143,30 @@ class WebChat:
             for body in bodies
             for cookie, csrf in sessions
         ]
+
+
+async def _first_visit(pool: Pool, host: str) -> Answer:
+    """The page, asked again after ``Retry-After`` while the bot says it is busy."""
+    for _attempt in range(30):
+        page = await pool.send(request("GET", "/", host=host))
+        if page.status != 503:
+            return page
+        await asyncio.sleep(float(page.headers.get("retry-after", ["1"])[0]))
+    return page
+
+
+async def settle(port: int) -> None:
+    """Wait until a server has worked off what the last load left it (requests the
+    generator gave up on are still handled): its ``/healthz`` answers within 50 ms three
+    times in a row."""
+    probe = request("GET", "/healthz", host=f"127.0.0.1:{port}")
+    quick = 0
+    deadline = time.perf_counter() + SETTLE_WITHIN
+    while quick < 3 and time.perf_counter() < deadline:
+        began = time.perf_counter()
+        answer = await fetch("127.0.0.1", port, probe)
+        quick = quick + 1 if answer.status == 200 and time.perf_counter() - began < 0.05 else 0
+        await asyncio.sleep(0.1)  # a busy server: nothing to wait on but its answers
 
 
 def _session(page: Answer) -> tuple[str, str]:
@@ -234,7 +261,9 @@ async def run(
         await open_loop("127.0.0.1", target.port, warm_up, rates[0])
     for rate in rates:
         for target, _db in targets:
+            await settle(target.port)
             turns = await target.turns(people_needed(rate, seconds))
+            await settle(target.port)
             before = await api.counts()
             load = await open_loop("127.0.0.1", target.port, turns, rate)
             after = await api.counts()

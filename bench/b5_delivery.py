@@ -20,8 +20,10 @@ limit allows for 200 ÷ the time they took, downtime out); the ``429`` answers; 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from bench.common import Context, Result
 from bench.fake_api import BenchBotApi, SendingLimits
@@ -124,7 +126,7 @@ async def one_run(ctx: Context, database: str, url: str, private: int, group: in
         try:
             # Not waited on: it may well be killed before it answers its first request.
             bot.spawn()
-            await api.wait_until(lambda: bool(killed_at), within)
+            await until_killed(bot, api, lambda: bool(killed_at), within)
             await bot.wait()
             respawned_at = time.monotonic()
             await bot.start()
@@ -170,6 +172,28 @@ async def one_run(ctx: Context, database: str, url: str, private: int, group: in
             f"{LEASE_SECONDS}; killed after {total // 2} accepted"
         ),
     )
+
+
+async def until_killed(
+    bot: HttpServer, api: BenchBotApi, killed: Callable[[], bool], within: float
+) -> None:
+    """Wait for the kill; a bot that ends by itself first (it failed) raises at once."""
+
+    async def ends() -> None:
+        # A Popen child gives this loop no event to wait on; its exit is looked at.
+        while bot.alive():  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+
+    kill = asyncio.create_task(api.wait_until(killed, within))
+    ended = asyncio.create_task(ends())
+    try:
+        await asyncio.wait({kill, ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ended.cancel()
+    if not kill.done():
+        kill.cancel()
+        raise RuntimeError(f"the bot ended before it was killed:\n{bot.tail()}")
+    kill.result()
 
 
 def allowed_group_seconds(group: int, scale: float) -> float:
