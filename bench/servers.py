@@ -224,21 +224,8 @@ async def database_for_child(ctx: Context, database: str) -> AsyncIterator[str]:
         return
     if database != POSTGRESQL or not ctx.pg_url:
         raise ValueError(f"database not available in this run: {database}")
-    import asyncpg
+    # The crash tests' own: a database created for the child, dropped with FORCE after.
+    from tests.crash.process import database_url
 
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = ctx.pg_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _sep, _db = ctx.pg_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with database_url(POSTGRESQL, ctx.tmp) as url:
+        yield url
