@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_
 from sqlmodel import SQLModel
@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 from storage import models as _models  # noqa: F401  (registers every table)
 from storage.logguard import guard_value_logs
 from storage.sqlite_inline import InlineConnection, inline_creator
-from storage.turns import TurnStatements
+from storage.turns import TurnStatements, TurnTransaction
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PRIVATE_FILE = 0o600
@@ -53,6 +53,7 @@ class Database:
         # hide_parameters: SQL errors and echo never carry values (story text) into logs.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self._sqlite_writer = asyncio.Lock()
+        self._turn_connection: tuple[AsyncConnection, InlineConnection] | None = None
         if self.is_sqlite:
             database = parsed.database or ""
             if not database or database == ":memory:":
@@ -102,6 +103,45 @@ class Database:
         else:
             async with self._session() as session:
                 yield session
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[TurnTransaction]:
+        """The transaction of one turn (:class:`~storage.turns.TurnTransaction`): on
+        SQLite the writer's own connection, its ORM session made only if used."""
+        if not self.is_sqlite:
+            async with self._session() as session:
+                yield TurnTransaction(session=session)
+            return
+        async with self._sqlite_writer:
+            connection, driver = await self._writer_connection()
+            await driver.begin_immediate()
+            raw = driver.driver
+            tx = TurnTransaction(raw=raw, connection=connection)
+            try:
+                yield tx
+                if tx.changed():
+                    await tx.session.commit()  # its changes flushed, the transaction with it
+                if raw.in_transaction:
+                    raw.commit()
+            except BaseException:
+                if tx.session_used:
+                    await tx.session.rollback()
+                if raw.in_transaction:
+                    raw.rollback()
+                raise
+            finally:
+                if tx.session_used:
+                    await tx.session.close()
+
+    async def _writer_connection(self) -> tuple[AsyncConnection, InlineConnection]:
+        """The connection turns write through, held for the process's life (turns take
+        it one at a time, under the writer lock)."""
+        if self._turn_connection is None:
+            connection = await self.engine.connect()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert isinstance(driver, InlineConnection)
+            self._turn_connection = (connection, driver)
+        return self._turn_connection
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -155,6 +195,9 @@ class Database:
         return sqlite.insert(table)
 
     async def dispose(self) -> None:
+        if self._turn_connection is not None:
+            await self._turn_connection[0].close()
+            self._turn_connection = None
         await self.engine.dispose()
         if self.reader is not self.engine:
             await self.reader.dispose()

@@ -135,7 +135,10 @@ class InlineConnection:
 
     async def begin_immediate(self) -> None:
         """Take SQLite's write lock: at once, or (another process holds it) by waiting on
-        a worker thread, so the event loop goes on meanwhile."""
+        a worker thread, so the event loop goes on meanwhile. Already in a transaction
+        (a turn began it; its ORM session then begins "again"): nothing to do."""
+        if self._conn.in_transaction:
+            return
         try:
             self._conn.execute(BEGIN_IMMEDIATE)
             return

@@ -19,6 +19,7 @@ handler changes on it is written at commit, as before.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapper, configure_mappers
 from sqlalchemy.orm.attributes import instance_state
 
@@ -93,8 +94,8 @@ def _participant_mapper() -> Mapper[Participant]:
     return sa_inspect(Participant)
 
 
-def _attached(session: AsyncSession, values: dict[str, Any]) -> Participant:
-    """A loaded participant row as a persistent object of the session, without a query.
+def _attached(tx: TurnTransaction, values: dict[str, Any]) -> Participant:
+    """A loaded participant row as a persistent object of the turn, without a query.
 
     Built as the ORM builds a row it loaded (the class's ``__new__``, the values in the
     instance's state, its identity key), not through the model's constructor, which
@@ -105,8 +106,65 @@ def _attached(session: AsyncSession, values: dict[str, Any]) -> Participant:
     state = instance_state(participant)
     state.dict.update(values)
     state.key = mapper.identity_key_from_primary_key((values["id"],))
-    session.add(participant)
+    tx.attach(participant)
     return participant
+
+
+class TurnTransaction:
+    """The transaction of one turn: its ORM session only if a handler needs one.
+
+    Most turns need nothing but the statements here; building, beginning and committing
+    an ORM session for each of them was a third of a turn's time. So ``session`` is made
+    on first use, on the turn's own connection and transaction. ``raw`` is the SQLite
+    writer's ``sqlite3`` connection (None on PostgreSQL, where the session is the way).
+    """
+
+    def __init__(
+        self,
+        *,
+        raw: sqlite3.Connection | None = None,
+        connection: AsyncConnection | None = None,
+        session: AsyncSession | None = None,
+    ) -> None:
+        self.raw = raw
+        self._connection = connection
+        self._session = session
+        self._participants: list[Participant] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            assert self._connection is not None
+            self._session = AsyncSession(bind=self._connection, expire_on_commit=False)
+            self._session.info[_RAW] = self.raw
+            for participant in self._participants:
+                self._session.add(participant)
+        return self._session
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        """The SQLite writer's connection (the SQLite branches of the statements)."""
+        assert self.raw is not None, "the turn runs on the SQLite writer"
+        return self.raw
+
+    @property
+    def session_used(self) -> bool:
+        return self._session is not None
+
+    def attach(self, participant: Participant) -> None:
+        """Keep ``participant``'s changes: written at commit (through the session)."""
+        if self._session is not None:
+            self._session.add(participant)
+        else:
+            self._participants.append(participant)
+
+    def changed(self) -> bool:
+        """Whether the ORM has work to commit: its session began a transaction or holds
+        changes, or a loaded participant was changed while no session was open."""
+        session = self._session
+        if session is None:
+            return any(instance_state(p).modified for p in self._participants)
+        return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 class TurnStatements:
@@ -139,7 +197,7 @@ class TurnStatements:
     # -- load -------------------------------------------------------------------------
     async def load(
         self,
-        session: AsyncSession,
+        tx: TurnTransaction,
         *,
         platform: str,
         event_key: str,
@@ -157,7 +215,7 @@ class TurnStatements:
         now = utcnow()
         key = event_key[:EVENT_KEY_MAX]
         if self.sqlite:
-            raw = await _sqlite(session)
+            raw = tx.writer
             stamp = self.participant.encode("created_at", now)
             cursor = raw.execute(
                 "INSERT INTO processed_event (platform, key, created_at) VALUES (?, ?, ?) "
@@ -169,7 +227,7 @@ class TurnStatements:
             row = raw.execute(self._load_sqlite, (platform, external_id)).fetchone()
             values: Sequence[Any] | None = row
         else:
-            result = await session.execute(
+            result = await tx.session.execute(
                 self._load_pg,
                 {"platform": platform, "key": key, "now": now, "external": external_id},
             )
@@ -180,7 +238,7 @@ class TurnStatements:
         width = len(self.participant.names)
         if values is None or values[0] is None:
             participant, conversation = await self._first_contact(
-                session,
+                tx,
                 platform=platform,
                 external_id=external_id,
                 chat_id=chat_id,
@@ -189,9 +247,9 @@ class TurnStatements:
                 locale_hint=locale_hint,
             )
         else:
-            participant = _attached(session, self.participant.decode(values[:width]))
+            participant = _attached(tx, self.participant.decode(values[:width]))
             if values[width] is None:  # a person whose conversation was erased
-                conversation = await self._new_conversation(session, participant)
+                conversation = await self._new_conversation(tx, participant)
             else:
                 conversation = ConversationRow(**self.conversation.decode(values[width:]))
         if locale_hint and participant.locale_hint != locale_hint:
@@ -202,7 +260,7 @@ class TurnStatements:
 
     async def _first_contact(
         self,
-        session: AsyncSession,
+        tx: TurnTransaction,
         *,
         platform: str,
         external_id: str,
@@ -230,21 +288,21 @@ class TurnStatements:
             f"ON CONFLICT (platform, external_id) DO NOTHING RETURNING {returning}"
         )
         params = {name: self.participant.encode(name, value) for name, value in fields.items()}
-        row = await self._fetch_one(session, sql, params)
+        row = await self._fetch_one(tx, sql, params)
         if row is None:  # another replica's first event of this person won the race
             select = (
                 f"SELECT {returning} FROM participant "  # noqa: S608
                 "WHERE platform = :platform AND external_id = :external_id"
             )
             row = await self._fetch_one(
-                session, select, {"platform": platform, "external_id": external_id}
+                tx, select, {"platform": platform, "external_id": external_id}
             )
             assert row is not None
-        participant = _attached(session, self.participant.decode(row))
-        return participant, await self._new_conversation(session, participant)
+        participant = _attached(tx, self.participant.decode(row))
+        return participant, await self._new_conversation(tx, participant)
 
     async def _new_conversation(
-        self, session: AsyncSession, participant: Participant
+        self, tx: TurnTransaction, participant: Participant
     ) -> ConversationRow:
         assert participant.id is not None
         columns = ", ".join(self.conversation.names)
@@ -255,7 +313,7 @@ class TurnStatements:
             "now": self.conversation.encode("last_activity_at", utcnow()),
         }
         row = await self._fetch_one(
-            session,
+            tx,
             "INSERT INTO conversation (participant_id, draft, history, version, "  # noqa: S608
             "last_activity_at) VALUES (:participant_id, :draft, :history, 0, :now) "
             f"ON CONFLICT (participant_id) DO NOTHING RETURNING {columns}",
@@ -263,7 +321,7 @@ class TurnStatements:
         )
         if row is None:
             row = await self._fetch_one(
-                session,
+                tx,
                 f"SELECT {columns} FROM conversation WHERE participant_id = :participant_id",  # noqa: S608
                 {"participant_id": participant.id},
             )
@@ -271,19 +329,19 @@ class TurnStatements:
         return ConversationRow(**self.conversation.decode(row))
 
     async def _fetch_one(
-        self, session: AsyncSession, sql: str, params: dict[str, Any]
+        self, tx: TurnTransaction, sql: str, params: dict[str, Any]
     ) -> Sequence[Any] | None:
         """One row of a statement written with ``:name`` parameters (first contact only)."""
         if self.sqlite:
-            raw = await _sqlite(session)
+            raw = tx.writer
             row: Sequence[Any] | None = raw.execute(sql, params).fetchone()
             return row
-        return (await session.execute(text(sql), params)).first()
+        return (await tx.session.execute(text(sql), params)).first()
 
     # -- save -------------------------------------------------------------------------
     async def save(
         self,
-        session: AsyncSession,
+        tx: TurnTransaction,
         conversation: ConversationRow,
         *,
         flow: str | None,
@@ -310,15 +368,15 @@ class TurnStatements:
             "reminded_at = NULL WHERE id = :id AND version = :version"
         )
         if self.sqlite:
-            count = (await _sqlite(session)).execute(sql, params).rowcount
+            count = (tx.writer).execute(sql, params).rowcount
         else:
-            count = (await session.execute(text(sql), params)).rowcount  # type: ignore[attr-defined]
+            count = (await tx.session.execute(text(sql), params)).rowcount  # type: ignore[attr-defined]
         if count != 1:
             raise ConversationConflict(conversation.id)
 
     async def keep_replies(
         self,
-        session: AsyncSession,
+        tx: TurnTransaction,
         *,
         platform: str,
         chat_id: str,
@@ -340,7 +398,7 @@ class TurnStatements:
             "created_at": codec.encode("created_at", now),
         }
         if self.sqlite:
-            raw = await _sqlite(session)
+            raw = tx.writer
             sql = (
                 f"INSERT INTO outbox ({self._outbox_columns}) VALUES (:dedupe_key, :platform, "  # noqa: S608
                 ":chat_id, :participant_id, :payload, :status, :attempts, :next_attempt_at, "
@@ -366,7 +424,7 @@ class TurnStatements:
                 f"(:k{index}, :platform, :chat_id, :participant_id, :m{index}, :status, "
                 ":attempts, :next_attempt_at, :locked_until, :created_at)"
             )
-        result = await session.execute(
+        result = await tx.session.execute(
             text(
                 f"INSERT INTO outbox ({self._outbox_columns}) VALUES {', '.join(rows)} "  # noqa: S608
                 "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
@@ -427,13 +485,6 @@ async def _writer(session: AsyncSession) -> Any | None:
     driver = raw.driver_connection
     found = driver.driver if isinstance(driver, InlineConnection) else None
     session.info[_RAW] = found
-    return found
-
-
-async def _sqlite(session: AsyncSession) -> Any:
-    """The ``sqlite3`` connection under the session's transaction (begun if need be)."""
-    found = await _writer(session)
-    assert found is not None, "the turn runs on the SQLite writer"
     return found
 
 

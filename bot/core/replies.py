@@ -24,13 +24,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.delivery import PermanentError, RetryAfter, Sender, TransientError, Unreachable
 from bot.core.events import Inbound, Outgoing
 from storage import outbox
 from storage.db import Database
-from storage.turns import NewReply, TurnStatements
+from storage.turns import NewReply, TurnStatements, TurnTransaction
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ def reply_key(inbound: Inbound, index: int) -> str:
 
 async def keep(
     statements: TurnStatements,
-    session: AsyncSession,
+    tx: TurnTransaction,
     inbound: Inbound,
     participant_id: int,
     replies: list[Outgoing],
@@ -85,7 +83,7 @@ async def keep(
     been stored before.
     """
     return await statements.keep_replies(
-        session,
+        tx,
         platform=inbound.platform,
         chat_id=inbound.chat_id,
         participant_id=participant_id,

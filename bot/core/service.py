@@ -203,9 +203,9 @@ class BotCore:
         deps = self.deps
         translator = deps.translator
         statements = deps.db.turns
-        async with deps.db.transaction() as session:
+        async with deps.db.turn() as tx:
             loaded = await statements.load(
-                session,
+                tx,
                 platform=inbound.platform,
                 event_key=inbound.key,
                 external_id=inbound.user_id,
@@ -225,7 +225,7 @@ class BotCore:
                 pressed, shown_at = split_token(inbound.choice) if inbound.choice else (None, None)
                 turn = Turn.begin(
                     replace(inbound, choice=pressed) if shown_at is not None else inbound,
-                    session,
+                    tx,
                     participant,
                     conversation,
                     locale,
@@ -239,7 +239,7 @@ class BotCore:
                 # Always written: the version check serialises replicas, and the
                 # last activity time drives draft reminders.
                 await statements.save(
-                    session,
+                    tx,
                     conversation,
                     flow=turn.flow,
                     step=turn.step,
@@ -247,11 +247,11 @@ class BotCore:
                     history=turn.history,
                 )
                 if record is not None:
-                    await record(session, participant, turn.replies)
+                    await record(tx.session, participant, turn.replies)
                 rows: tuple[int, ...] = ()
                 if keep and turn.replies:
                     rows = await durable.keep(
-                        statements, session, inbound, participant.id, turn.replies, self.lease
+                        statements, tx, inbound, participant.id, turn.replies, self.lease
                     )
             finally:
                 translator.deactivate(token)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.events import Choice, Inbound, Outgoing
 from storage.models import Participant
-from storage.turns import ConversationRow
+from storage.turns import ConversationRow, TurnTransaction
 
 if TYPE_CHECKING:
     from bot.core.deps import Deps
@@ -25,7 +25,7 @@ class Turn:
     """
 
     inbound: Inbound
-    session: AsyncSession
+    tx: TurnTransaction
     participant: Participant
     conversation: ConversationRow
     locale: str
@@ -44,7 +44,7 @@ class Turn:
     def begin(
         cls,
         inbound: Inbound,
-        session: AsyncSession,
+        tx: TurnTransaction,
         participant: Participant,
         conversation: ConversationRow,
         locale: str,
@@ -52,7 +52,7 @@ class Turn:
     ) -> Turn:
         return cls(
             inbound=inbound,
-            session=session,
+            tx=tx,
             participant=participant,
             conversation=conversation,
             locale=locale,
@@ -62,6 +62,11 @@ class Turn:
             draft=dict(conversation.draft or {}),
             history=list(conversation.history or []),
         )
+
+    @property
+    def session(self) -> AsyncSession:
+        """The turn's ORM session (made on first use, in the turn's transaction)."""
+        return self.tx.session
 
     @property
     def participant_id(self) -> int:
