@@ -314,7 +314,9 @@ class ReviewService:
         for post in posts:
             await outbox.enqueue(
                 session,
-                dedupe_key=f"takedown:{story_id}:{post.platform}:{post.chat_id}",
+                # Keyed by the post itself: a story posted again after a take-down
+                # is a new message, whose take-down is not a repeat of the first.
+                dedupe_key=f"takedown:{story_id}:{post.platform}:{post.chat_id}:{post.message_id}",
                 platform=post.platform,
                 chat_id=post.chat_id,
                 payload={"takedown": {"story_id": story_id, "message_id": post.message_id}},

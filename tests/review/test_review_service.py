@@ -10,7 +10,14 @@ from sqlalchemy import select
 from bot.adapters.memory import MemoryChat, MemorySender
 from bot.app import Bot
 from bot.review.service import ActionRequest, ReviewAction, ReviewService
-from storage.models import ModerationItem, ModerationRefusal, Story, StoryState
+from storage.models import (
+    ModerationItem,
+    ModerationRefusal,
+    OutboxMessage,
+    Publication,
+    Story,
+    StoryState,
+)
 from tests.handlers.test_story_flow import tell_story
 from tests.races import Rendezvous, on_statement
 
@@ -203,3 +210,27 @@ async def test_counts(bot: Bot) -> None:
     await submitted(bot)
     service = ReviewService(bot.deps)
     assert (await service.counts()).get("PENDING_REVIEW") == 1
+
+
+async def test_a_story_posted_again_is_taken_down_again(bot: Bot) -> None:
+    """Published, taken down, published again in the same channel, taken down again:
+    both posts go (the second take-down is not mistaken for a repeat of the first)."""
+    team(bot)
+    _chat, _item_id, _version = await submitted(bot)
+    async with bot.deps.db.transaction() as session:
+        story_id = (await session.execute(select(Story.id))).scalar_one()
+    for message_id in ("10", "11"):  # the first post, then the post after republishing
+        async with bot.deps.db.transaction() as session:
+            session.add(
+                Publication(
+                    story_id=story_id, platform="telegram", chat_id="@ch", message_id=message_id
+                )
+            )
+        async with bot.deps.db.transaction() as session:
+            await bot.review.take_down(session, story_id)
+    async with bot.deps.db.transaction() as session:
+        payloads = (
+            await session.execute(select(OutboxMessage.payload).order_by(OutboxMessage.id))
+        ).scalars()
+        taken_down = [p["takedown"]["message_id"] for p in payloads if "takedown" in p]
+    assert taken_down == ["10", "11"]
