@@ -139,8 +139,8 @@ async def mark_sent(db: Database, message_id: int, *, forget_payload: bool = Fal
     }
     if forget_payload:
         params["empty"] = "{}"  # the JSON column's empty object, as SQLAlchemy writes it
-    async with db.transaction() as session:
-        await (_SENT_FORGOTTEN if forget_payload else _SENT).count(session, params)
+    async with db.turn() as tx:  # the turn's light transaction: no ORM session
+        await (_SENT_FORGOTTEN if forget_payload else _SENT).count_in(tx, params)
 
 
 async def release(db: Database, message_ids: list[int], *, delay: float = 0.0) -> None:

@@ -461,6 +461,12 @@ class Fast:
             return int(raw.execute(self.sql, _sqlite_values(params)).rowcount)
         return int((await session.execute(self.text, params)).rowcount)  # type: ignore[attr-defined]
 
+    async def count_in(self, tx: TurnTransaction, params: dict[str, Any]) -> int:
+        """:meth:`count` in a turn's transaction (no ORM session made for it)."""
+        if tx.raw is not None:
+            return int(tx.raw.execute(self.sql, _sqlite_values(params)).rowcount)
+        return await self.count(tx.session, params)
+
 
 def _sqlite_values(params: dict[str, Any]) -> dict[str, Any]:
     """Times as SQLAlchemy stores them in SQLite (its ``DATETIME`` text)."""
