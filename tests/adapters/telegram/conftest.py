@@ -50,9 +50,11 @@ class RecordingCore:
             self._changed.notify_all()
         return self.reply(inbound)
 
-    async def accept(self, inbound: Inbound, sender: Sender | None = None) -> Handled:
+    async def accept(
+        self, inbound: Inbound, sender: Sender | None = None, *, patient: bool = False
+    ) -> Handled:
         """Sends the replies in order before returning, nothing stored: the real core's
-        ordering and delivery are tested with the real core."""
+        ordering, delivery and admission are tested with the real core."""
         handled = Handled(inbound, tuple(await self.handle(inbound)))
         for reply in handled.replies if sender is not None else ():
             try:
