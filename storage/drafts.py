@@ -15,9 +15,9 @@ from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage import repos
 from storage.export import LOCAL_PREFIX
 from storage.models import Conversation, OutboxMessage, Participant, StoryMedia, WebChatMessage
+from storage.turns import ConversationConflict, TurnTransaction, statements_for
 
 
 async def idle_drafts(
@@ -68,11 +68,18 @@ async def erase_draft(
         False when a turn of the person moved it on meanwhile: nothing was changed, and
         the person keeps their draft.
     """
+    statements = statements_for(session.get_bind().dialect)
     try:
-        await repos.save_conversation(
-            session, conversation, flow=None, step=None, draft=keep, history=[], now=now
+        await statements.save(
+            TurnTransaction(session=session),
+            conversation,
+            flow=None,
+            step=None,
+            draft=keep,
+            history=[],
+            now=now,
         )
-    except repos.ConversationConflict:
+    except ConversationConflict:
         return False
     return True
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, text
 from sqlalchemy import inspect as sa_inspect
@@ -86,6 +86,16 @@ class ConversationRow:
     version: int
     last_activity_at: datetime
     reminded_at: datetime | None
+
+
+class Versioned(Protocol):
+    """A conversation as loaded: its id and the version it was at."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 @cache
@@ -342,7 +352,7 @@ class TurnStatements:
     async def save(
         self,
         tx: TurnTransaction,
-        conversation: ConversationRow,
+        conversation: Versioned,
         *,
         flow: str | None,
         step: str | None,
@@ -367,9 +377,9 @@ class TurnStatements:
             "history = :history, version = :next, last_activity_at = :now, "
             "reminded_at = NULL WHERE id = :id AND version = :version"
         )
-        if self.sqlite:
-            count = (tx.writer).execute(sql, params).rowcount
-        else:
+        if tx.raw is not None:
+            count = tx.raw.execute(sql, params).rowcount
+        else:  # PostgreSQL, or an ORM session's transaction (a scheduler job)
             count = (await tx.session.execute(text(sql), params)).rowcount  # type: ignore[attr-defined]
         if count != 1:
             raise ConversationConflict(conversation.id)
@@ -434,6 +444,18 @@ class TurnStatements:
         stored = {key: row_id for row_id, key in result.all()}
         assert len(stored) == len(replies), "replies of one event stored twice"
         return tuple(stored[reply.dedupe_key] for reply in replies)
+
+
+def statements_for(dialect: Dialect) -> TurnStatements:
+    """The turn statements of a dialect (for work outside a turn, e.g. a scheduler job
+    that moves a conversation on with the same version check)."""
+    found = _BY_DIALECT.get(dialect.name)
+    if found is None:
+        found = _BY_DIALECT[dialect.name] = TurnStatements(dialect)
+    return found
+
+
+_BY_DIALECT: dict[str, TurnStatements] = {}
 
 
 class Fast:
