@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -118,6 +119,7 @@ async def make(url: str, data: Path, schema: str | None = None) -> Bot:
     """A whole bot on ``url`` (tables created, the default campaign in place)."""
     settings = settings_for(data)
     db = Database(url, pg_schema=schema)
+    watch_connections(db)
     await db.create_all()
     bot = build_bot(settings, db=db)
     await ensure_campaign(db, settings.default_campaign, milestones=DEFAULT_MILESTONES)
@@ -207,6 +209,28 @@ async def pledge(chat: MemoryChat) -> int:
 # -- measuring ------------------------------------------------------------------------
 
 
+_OPENED: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def _engines(db: Database) -> list[Any]:
+    """The writer's engine, and the readers' when they have their own (SQLite)."""
+    engines = [db.engine, getattr(db, "reader", db.engine)]
+    return list({id(e): e.sync_engine for e in engines}.values())
+
+
+def watch_connections(db: Database) -> None:
+    """Remember every connection ``db``'s engines open from now on, so a
+    :class:`StatementCounter` can watch one held for the process's life (never checked
+    out again)."""
+    for engine in _engines(db):
+        opened = _OPENED.setdefault(engine, [])
+
+        def on_connect(dbapi_connection: Any, _record: Any, opened: list[Any] = opened) -> None:
+            opened.append(dbapi_connection)
+
+        event.listen(engine.pool, "connect", on_connect)
+
+
 class StatementCounter:
     """Counts the SQL statements the database driver runs, however they were sent
     (through SQLAlchemy or straight to the driver on a hot path).
@@ -216,15 +240,15 @@ class StatementCounter:
     asyncpg directly, BEGIN and COMMIT) plus SQLAlchemy's ``before_cursor_execute`` (its
     prepared statements, which that logger does not see). ``count`` leaves out
     BEGIN, COMMIT, ROLLBACK and savepoints; ``transactions`` counts COMMITs and ROLLBACKs.
-    A connection is watched from its first checkout inside the ``with`` block.
+    A connection is watched from its first checkout inside the ``with`` block, or at once
+    when :func:`watch_connections` saw it open (bots made here): a writer connection held
+    for the process's life is never checked out again.
     """
 
     _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE")
 
     def __init__(self, db: Database) -> None:
-        # The writer's engine, and the readers' when they have their own (SQLite).
-        engines = [db.engine, getattr(db, "reader", db.engine)]
-        self.engines = list({id(e): e.sync_engine for e in engines}.values())
+        self.engines = _engines(db)
         self.count = 0
         self.transactions = 0  # commits and rollbacks
         self.statements: list[str] = []
@@ -272,6 +296,9 @@ class StatementCounter:
 
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:
+            for dbapi_connection in _OPENED.get(engine, ()):  # open already (watched)
+                with contextlib.suppress(Exception):  # closed since
+                    self._on_checkout(dbapi_connection)
             event.listen(engine.pool, "checkout", self._on_checkout)
             if self._through_sqlalchemy(engine):
                 event.listen(engine, "before_cursor_execute", self._on_execute)
