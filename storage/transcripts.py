@@ -7,31 +7,48 @@ Messages are added in the caller's transaction (a turn's replies with the turn),
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import Database
-from storage.models import WebChatMessage
+from storage.models import WebChatMessage, utcnow
 from storage.participants import find_participant
+from storage.turns import Fast
 
 USER, BOT = "user", "bot"  # who said it
 
 
+_ADD = Fast(
+    "INSERT INTO webchat_message (participant_id, sender, payload, created_at) "
+    "VALUES (:participant, :sender, :payload, :now) RETURNING id"
+)
+_ANY = Fast("SELECT id FROM webchat_message WHERE participant_id = :participant LIMIT 1")
+
+
 async def add_messages(
     session: AsyncSession, participant_id: int, sender: str, payloads: Iterable[dict[str, Any]]
-) -> list[WebChatMessage]:
-    """Add messages to a person's transcript, in order; their ids are set on return."""
-    rows = [
-        WebChatMessage(participant_id=participant_id, sender=sender, payload=payload)
-        for payload in payloads
-    ]
-    session.add_all(rows)
-    await session.flush()
-    return rows
+) -> list[int]:
+    """Add messages to a person's transcript, in order; their ids.
+
+    On every web chat turn (the person's message and the replies): one statement built
+    once per message."""
+    now = utcnow()
+    ids = []
+    for payload in payloads:
+        params = {
+            "participant": participant_id,
+            "sender": sender,
+            "payload": json.dumps(payload),
+            "now": now,
+        }
+        ids.append(int((await _ADD.rows(session, params))[0][0]))
+    return ids
 
 
 async def append_message(
@@ -47,18 +64,13 @@ async def append_message(
         participant = await find_participant(session, platform, external_id)
         if participant is None or participant.id is None:
             return None
-        (row,) = await add_messages(session, participant.id, BOT, [payload])
-        return row.id
+        (row_id,) = await add_messages(session, participant.id, BOT, [payload])
+        return row_id
 
 
 async def has_transcript(session: AsyncSession, participant_id: int) -> bool:
     """Whether the person has any message stored (erasure leaves none)."""
-    found = await session.execute(
-        select(col(WebChatMessage.id))
-        .where(col(WebChatMessage.participant_id) == participant_id)
-        .limit(1)
-    )
-    return found.first() is not None
+    return bool(await _ANY.rows(session, {"participant": participant_id}))
 
 
 async def latest_bot_messages(
@@ -77,13 +89,28 @@ async def latest_bot_messages(
     return list(found.scalars().all())
 
 
+class TranscriptRow(NamedTuple):
+    """One message of a transcript as the page shows it (no ORM object: read on every
+    turn and poll)."""
+
+    id: int
+    sender: str
+    payload: Any
+    created_at: datetime
+
+
 async def messages_from(
     session: AsyncSession, participant_id: int | None, since: int, limit: int
-) -> list[WebChatMessage]:
+) -> list[TranscriptRow]:
     """The person's messages with ids from ``since`` on (``since`` included), oldest
     first, at most ``limit``."""
     found = await session.execute(
-        select(WebChatMessage)
+        select(
+            col(WebChatMessage.id),
+            col(WebChatMessage.sender),
+            col(WebChatMessage.payload),
+            col(WebChatMessage.created_at),
+        )
         .where(
             col(WebChatMessage.participant_id) == participant_id,
             col(WebChatMessage.id) >= since,
@@ -91,4 +118,4 @@ async def messages_from(
         .order_by(col(WebChatMessage.id))
         .limit(limit)
     )
-    return list(found.scalars().all())
+    return [TranscriptRow(*row) for row in found.all()]

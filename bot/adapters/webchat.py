@@ -38,12 +38,13 @@ from bot.i18n.translator import is_rtl
 from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
-from storage.models import Participant, StoryMedia, WebChatMessage
+from storage.models import Participant, StoryMedia
 from storage.participants import find_participant
 from storage.published import published_files_by_ref
 from storage.transcripts import (
     BOT,
     USER,
+    TranscriptRow,
     add_messages,
     append_message,
     has_transcript,
@@ -441,10 +442,10 @@ class WebChat:
                 payload["text"] = await self._choice_label(session, participant.id, inbound.choice)
             if payload["text"] or payload["media"]:  # never an empty bubble
                 (first,) = await add_messages(session, participant.id, USER, [payload])
-                marker["first"] = first.id or 0
+                marker["first"] = first
             stored = await self._store(session, participant.id, replies)
             if "first" not in marker and stored:
-                marker["first"] = stored[0].id or 0
+                marker["first"] = stored[0]
 
         await self.core.handle(inbound, record=record)
         self._notify(_external_id(token))
@@ -474,7 +475,7 @@ class WebChat:
 
     async def _store(
         self, session: AsyncSession, participant_id: int, replies: list[Outgoing]
-    ) -> list[WebChatMessage]:
+    ) -> list[int]:
         """Add replies to the transcript, in the turn's transaction (waiters are woken
         after it commits, or they would read before the rows are visible)."""
         return await add_messages(
@@ -515,7 +516,7 @@ class WebChat:
 
     async def _rows(
         self, session: AsyncSession, participant_id: int | None, since: int
-    ) -> list[WebChatMessage]:
+    ) -> list[TranscriptRow]:
         return await messages_from(session, participant_id, since, 500 + (1 if since else 0))
 
     # -- Sender: notifications that are not direct replies ----------------------------------
@@ -561,7 +562,7 @@ def _locale_hint(request: Request) -> str | None:
     return normalise_text(hint)[:LOCALE_HINT_MAX] if hint else None
 
 
-def _bot_media_refs(rows: list[WebChatMessage]) -> set[str]:
+def _bot_media_refs(rows: list[TranscriptRow]) -> set[str]:
     """The files the bot's messages carry (a story card's)."""
     return {
         str(item.get("ref", ""))
@@ -571,7 +572,7 @@ def _bot_media_refs(rows: list[WebChatMessage]) -> set[str]:
     }
 
 
-def _render(row: WebChatMessage, published: Mapping[str, StoryMedia]) -> dict[str, Any]:
+def _render(row: TranscriptRow, published: Mapping[str, StoryMedia]) -> dict[str, Any]:
     # Rows stored before text was normalised at the edge may hold a lone surrogate,
     # which no JSON encoder writes as UTF-8: cleaned here, so history always answers.
     payload = normalise_json(row.payload)
