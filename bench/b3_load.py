@@ -24,9 +24,11 @@ of the rate achieved), and ours ÷ PTB. ``sends/turn`` is the messages the fake 
 accepted per turn (5 for 4 turns in both bots when every step is answered): PTB's
 conversation state is in memory and unordered, so a step that arrives while the person's
 previous one is still being handled finds the old state and gets no answer; under
-overload its figure drops below 1.25 (it did less of the work). Each rate runs once (a
-ratio of the highest rates held, not a median): the run must fit in the 15 minutes of
-``make bench``.
+overload its figure drops below 1.25 (it did less of the work). The CPU used meanwhile
+by the server, the fake Bot API and the generator (% of one core, from ``/proc``) says
+which of them was short of it: the three share the machine. Each rate runs once (a ratio
+of the highest rates held, not a median): the run must fit in the 15 minutes of ``make
+bench``.
 
 Our bot runs on SQLite (the done-when figure of issue 12). Its Telegram sending limits
 are lifted here (``BENCH_LIMITS_SCALE``), as PTB keeps none: with Telegram's (30 messages
@@ -259,16 +261,29 @@ async def run(
     for target, _db in targets:
         warm_up = await target.turns(WARM_UP // 4 if not ctx.quick else 1)
         await open_loop("127.0.0.1", target.port, warm_up, rates[0])
+    cpu: dict[str, dict[float, dict[str, float]]] = {target.name: {} for target, _db in targets}
     for rate in rates:
         for target, _db in targets:
+            server = ptb if target.port == ptb.port else ours
             await settle(target.port)
             turns = await target.turns(people_needed(rate, seconds))
             await settle(target.port)
             before = await api.counts()
+            used = (server.cpu_seconds(), api.cpu_seconds(), time.process_time())
             load = await open_loop("127.0.0.1", target.port, turns, rate)
+            now = (server.cpu_seconds(), api.cpu_seconds(), time.process_time())
             after = await api.counts()
             loads[target.name][rate] = load
             sends[target.name][rate] = (after["accepted"] - before["accepted"]) / len(turns)
+            share = [
+                100 * (b - a) / load.seconds if load.seconds else 0.0
+                for a, b in zip(used, now, strict=True)
+            ]
+            cpu[target.name][rate] = {
+                "server CPU %": share[0],
+                "fake API CPU %": share[1],
+                "generator CPU %": share[2],
+            }
     results = []
     for target, database in targets:
         for level, load in loads[target.name].items():
@@ -285,6 +300,7 @@ async def run(
                         "p99 ms": _ms(load, 0.99),
                         "errors": load.errors,
                         "sends/turn": sends[target.name][level],
+                        **cpu[target.name][level],
                     },
                     note=f"{load.offered} turns in {seconds:g} s; answers {statuses}",
                 )

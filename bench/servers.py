@@ -76,6 +76,18 @@ class Child:
         except OSError:
             return ""
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the running process has used so far (Linux's
+        ``/proc``; 0 elsewhere or when it is not running)."""
+        if self.process is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime and stime are fields 14 and 15 of stat(5); 3 is the first after the name.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
