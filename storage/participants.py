@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,9 +26,34 @@ async def find_participant(
     ).scalar_one_or_none()
 
 
+class Brief(NamedTuple):
+    """Who a person is, as a page needs it on every request (no ORM object)."""
+
+    id: int
+    locale: str | None
+    locale_hint: str | None
+
+
+async def find_brief(session: AsyncSession, platform: str, external_id: str) -> Brief | None:
+    """:func:`find_participant`, only the id and the languages."""
+    row = (
+        await session.execute(
+            select(
+                col(Participant.id), col(Participant.locale), col(Participant.locale_hint)
+            ).where(
+                col(Participant.platform) == platform,
+                col(Participant.external_id) == external_id,
+            )
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return Brief(int(row[0]), row[1], row[2])
+
+
 async def chosen_locale(db: Database, platform: str, external_id: str) -> str | None:
     """The language a person chose in the bot, or None (not chosen, or not known yet)."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         chosen = (
             await session.execute(
                 select(col(Participant.locale)).where(

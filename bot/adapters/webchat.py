@@ -39,7 +39,7 @@ from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
 from storage.models import Participant, StoryMedia
-from storage.participants import find_participant
+from storage.participants import Brief, find_brief
 from storage.published import published_files_by_ref
 from storage.transcripts import (
     BOT,
@@ -234,8 +234,8 @@ class WebChat:
         async with self.deps.db.read() as session:
             return await self._participant(session, token) is not None
 
-    async def _participant(self, session: AsyncSession, token: str) -> Participant | None:
-        return await find_participant(session, PLATFORM, _external_id(token))
+    async def _participant(self, session: AsyncSession, token: str) -> Brief | None:
+        return await find_brief(session, PLATFORM, _external_id(token))
 
     async def _locale(self, token: str, hint: str | None) -> str:
         async with self.deps.db.read() as session:
