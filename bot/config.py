@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     draft_expiry_days: int = Field(default=30, ge=1, validate_default=True)
 
     # Delivery: how long a process may hold a message it is sending (a reply right after
+    # Retention (README, Privacy): how long each kind of record is kept.
+    # The text, title, message and files of a rejected or withdrawn story (the story's
+    # row, its counts and its audit events stay).
+    retention_story_days: int = Field(default=30, ge=1)
+    # The keys of processed inbound updates (dedupe of a platform's redelivery).
+    retention_processed_event_days: int = Field(default=14, ge=1)
+    # Sent outbox rows. At least 4 days: a draft-expiry notice's row is the record that
+    # it was sent until the draft is erased, up to 3 days later.
+    retention_outbox_days: int = Field(default=7, ge=4)
+    # Web chat transcripts of sessions with no message for this long.
+    retention_webchat_days: int = Field(default=30, ge=1)
+    # How often a replica that does not run the scheduled work (on PostgreSQL, another
+    # holds the scheduler's lock) tries to take it over, and the holder checks its lock.
+    scheduler_lock_retry_seconds: int = Field(default=15, ge=1)
     # its turn, an outbox row) before another replica takes it over after a crash.
     outbox_lease_seconds: int = Field(default=30, ge=1)
 

@@ -1,20 +1,31 @@
 """Scheduled work (APScheduler 3.x) behind a small interface.
 
 Jobs are idempotent and safe to run twice: draft reminders and expiry, pledge milestone
-sweeps and counter reconciliation, and an outbox nudge in case a wake-up was missed.
+sweeps and counter reconciliation, retention purges, and an outbox nudge in case a
+wake-up was missed.
+
+One replica runs them. On PostgreSQL, several replicas share the database: the one that
+holds the scheduler's lock (:class:`SchedulerLock`, a session-level advisory lock on a
+connection kept open) runs the jobs; the others try again every
+``SCHEDULER_LOCK_RETRY_SECONDS`` and take over when the holder dies (its connection
+closes, and the lock goes with it). On SQLite there is one process, and it runs them.
+The outbox nudge runs on every replica: it wakes that replica's own dispatcher.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from bot.core.deps import Deps
@@ -23,7 +34,12 @@ from bot.core.events import Choice, Outgoing
 from bot.core.media import LOCAL
 from bot.i18n import _
 from bot.i18n.formatting import format_day
-from storage import drafts, outbox, pledges
+from bot.review.service import ReviewService
+from moderation.actors import SYSTEM
+from moderation.decisions import erase
+from moderation.errors import DecisionConflict, NotAllowed
+from storage import drafts, outbox, pledges, retention
+from storage.db import Database
 from storage.models import Campaign, Conversation, Participant, utcnow
 
 log = logging.getLogger(__name__)
@@ -34,6 +50,20 @@ STORY = "story"
 EXPIRY_NOTICE_LEAD = timedelta(days=2)
 # Drafts looked at per run (the longest idle first); the job runs every hour.
 EXPIRY_BATCH = 500
+# Stories erased per transaction by retention (each erasure touches several rows: its
+# revisions, files, outbox rows, thanks, the audit event).
+RETENTION_STORY_BATCH = 20
+# The audit event's note on an erasure by retention.
+RETENTION_NOTE = "retention"
+# The scheduler's advisory lock is the two-key form (class, object), a key space apart
+# from the one-key locks elsewhere (the audit chain, pledge milestones): the class names
+# this lock, the object is a hash of the schema, so databases sharing a server (tests
+# run one schema each) never share it.
+SCHEDULER_LOCK_CLASS = 0x54_42_53_43  # "TBSC"
+# How long the holder waits for its lock's connection to answer before it gives it up.
+LOCK_CHECK_TIMEOUT = 10.0
+# The jobs only the replica that holds the lock runs.
+LEADER_JOBS = ("draft_reminders", "draft_expiry", "pledge_sweep", "retention")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,45 +74,208 @@ class DraftExpiry:
     erased: int
 
 
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """What one run of :meth:`Scheduler.purge` deleted."""
+
+    stories: int  # rejected or withdrawn stories erased
+    processed_events: int
+    outbox: int  # sent rows
+    webchat_messages: int
+    files: int
+
+
+class SchedulerLock:
+    """The PostgreSQL advisory lock that makes one replica the scheduler.
+
+    A session-level lock, taken with ``pg_try_advisory_lock`` on a connection of its own
+    kept open (autocommit, so it never sits idle in a transaction): it is held as long as
+    that connection lives, and released by the server the moment the connection closes,
+    the process killed included.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._connection: AsyncConnection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._connection is not None
+
+    async def hold(self) -> bool:
+        """Whether this process holds the lock now: the held connection must still
+        answer; without one, try to take the lock (False while another session has it
+        or the database cannot be reached)."""
+        if self._connection is not None:
+            try:
+                async with asyncio.timeout(LOCK_CHECK_TIMEOUT):
+                    await self._connection.execute(text("SELECT 1"))
+            except (SQLAlchemyError, OSError, TimeoutError):
+                log.warning("scheduler lock's connection lost")
+                await self.release()
+            else:
+                return True
+        connection: AsyncConnection | None = None
+        try:
+            async with asyncio.timeout(LOCK_CHECK_TIMEOUT):
+                connection = await self.db.engine.connect()
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                taken = (
+                    await connection.execute(
+                        text("SELECT pg_try_advisory_lock(:lock, hashtext(current_schema()))"),
+                        {"lock": SCHEDULER_LOCK_CLASS},
+                    )
+                ).scalar_one()
+        except (SQLAlchemyError, OSError, TimeoutError):
+            if connection is not None:
+                await _discard(connection)
+            return False
+        if not taken:
+            await connection.close()  # back to the pool: it holds nothing
+            return False
+        self._connection = connection
+        return True
+
+    async def release(self) -> None:
+        """Let the lock go: its connection is closed, not returned to the pool (where
+        it would keep the lock)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await _discard(connection)
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    with contextlib.suppress(SQLAlchemyError, OSError):
+        await connection.invalidate()
+    with contextlib.suppress(SQLAlchemyError, OSError):
+        await connection.close()
+
+
 class Scheduler:
-    def __init__(self, deps: Deps) -> None:
+    """The scheduled jobs of one replica.
+
+    Args:
+        deps: the bot's dependencies.
+        review: the moderation review service (its cards are refreshed when retention
+            erases a story); one is made from ``deps`` when not given.
+    """
+
+    def __init__(self, deps: Deps, review: ReviewService | None = None) -> None:
         self.deps = deps
+        self.review = review or ReviewService(deps)
         self._scheduler: AsyncIOScheduler | None = None
+        # None on SQLite: one process, which always runs the jobs.
+        self.lock = SchedulerLock(deps.db) if deps.db.is_postgres else None
+        self._release: asyncio.Task[None] | None = None
+        # One election at a time (the periodic job, and a caller such as a test).
+        self._electing = asyncio.Lock()
+        self._stopped = False
+
+    @property
+    def leading(self) -> bool:
+        """Whether this replica runs the scheduled jobs (always, on SQLite)."""
+        return self.lock is None or self.lock.held
 
     def start(self) -> None:
+        self._stopped = False
         scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.add_job(
-            self.remind_drafts,
-            "interval",
-            minutes=30,
-            id="draft_reminders",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.expire_drafts,
-            "interval",
-            hours=1,
-            id="draft_expiry",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.sweep_pledges,
-            "interval",
-            minutes=10,
-            id="pledge_sweep",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(self.deps.outbox_wakeup.set, "interval", minutes=1, id="outbox_nudge")
-        scheduler.start()
         self._scheduler = scheduler
+        # Every replica's own dispatcher: not a job of the lock's holder.
+        scheduler.add_job(self.deps.outbox_wakeup.set, "interval", minutes=1, id="outbox_nudge")
+        if self.lock is None:
+            self._add_leader_jobs()
+        else:
+            scheduler.add_job(
+                self.elect,
+                "interval",
+                seconds=self.deps.settings.scheduler_lock_retry_seconds,
+                id="scheduler_lock",
+                next_run_time=datetime.now(UTC),  # at once, then every few seconds
+                max_instances=1,
+                coalesce=True,
+            )
+        scheduler.start()
 
     def shutdown(self) -> None:
+        self._stopped = True
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        if self.lock is not None and self._release is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: the process's exit closes the connection
+                return
+            # Let another replica take over now rather than when this process exits.
+            self._release = loop.create_task(self._let_go())
+
+    async def stop(self) -> None:
+        """:meth:`shutdown`, and wait until the lock (if held) is let go."""
+        self.shutdown()
+        if self._release is not None:
+            await self._release
+            self._release = None
+
+    async def _let_go(self) -> None:
+        assert self.lock is not None
+        async with self._electing:  # after an election in flight, never under it
+            await self.lock.release()
+
+    async def elect(self) -> bool:
+        """Take the scheduler's lock if it is free, or check this replica still holds
+        it, and run the jobs exactly while it does.
+
+        Returns:
+            Whether this replica runs the scheduled jobs now.
+        """
+        if self.lock is None:
+            return True
+        async with self._electing:
+            if self._stopped:
+                return False
+            was = self.lock.held
+            held = await self.lock.hold()
+            if held and not was:
+                log.info("scheduler lock taken: this replica runs the scheduled jobs")
+                self._add_leader_jobs()
+            elif was and not held:
+                log.warning("scheduler lock lost: this replica stops the scheduled jobs")
+                self._remove_leader_jobs()
+            return held
+
+    def jobs(self) -> list[str]:
+        """The ids of the jobs this replica has scheduled."""
+        if self._scheduler is None:
+            return []
+        return sorted(job.id for job in self._scheduler.get_jobs())
+
+    def _add_leader_jobs(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        every: dict[str, tuple[Callable[[], Any], dict[str, int]]] = {
+            "draft_reminders": (self.remind_drafts, {"minutes": 30}),
+            "draft_expiry": (self.expire_drafts, {"hours": 1}),
+            "pledge_sweep": (self.sweep_pledges, {"minutes": 10}),
+            "retention": (self.purge, {"hours": 1}),
+        }
+        for job_id, (job, interval) in every.items():
+            scheduler.add_job(
+                job,
+                "interval",
+                **interval,
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                replace_existing=True,
+            )
+
+    def _remove_leader_jobs(self) -> None:
+        if self._scheduler is None:
+            return
+        for job_id in LEADER_JOBS:
+            if self._scheduler.get_job(job_id) is not None:
+                self._scheduler.remove_job(job_id)
 
     async def remind_drafts(self) -> int:
         """Remind people once about a story draft left for ``DRAFT_REMINDER_HOURS``."""
@@ -260,6 +453,123 @@ class Scheduler:
                     "pledge milestone reached", extra={"campaign": campaign, "threshold": threshold}
                 )
 
+    async def purge(self, now: datetime | None = None) -> Retention:
+        """Delete what is kept only for a while (README, Privacy), a batch per
+        transaction, until nothing is left past its period.
+
+        - Rejected and withdrawn stories untouched by moderation for
+          ``RETENTION_STORY_DAYS`` are erased as a storyteller's erasure erases them
+          (text, credit, message to the host community, countries, the thanks they
+          received, what the outbox kept of them) and their title and files go too; the
+          story's row, its counts and its audit events stay, with one more event: the
+          erasure, by the system, noted ``retention``.
+        - Processed-event keys older than ``RETENTION_PROCESSED_EVENT_DAYS``.
+        - Outbox rows sent more than ``RETENTION_OUTBOX_DAYS`` ago.
+        - The web chat transcript of a session without a message for
+          ``RETENTION_WEBCHAT_DAYS``, with the files only it showed.
+
+        On SQLite the WAL is then checkpointed, so nothing deleted stays in it.
+
+        Args:
+            now: the time to act at (tests move it instead of waiting).
+
+        Returns:
+            How much each rule deleted.
+        """
+        now = now or utcnow()
+        settings, db = self.deps.settings, self.deps.db
+        stories, story_files = await self._erase_ended_stories(
+            now - timedelta(days=settings.retention_story_days)
+        )
+        events = await _in_batches(
+            db,
+            lambda session: retention.purge_processed_events(
+                session,
+                before=now - timedelta(days=settings.retention_processed_event_days),
+                limit=retention.BATCH,
+            ),
+        )
+        sent = await _in_batches(
+            db,
+            lambda session: retention.purge_sent_outbox(
+                session,
+                before=now - timedelta(days=settings.retention_outbox_days),
+                limit=retention.BATCH,
+            ),
+        )
+        messages, transcript_files = await self._purge_transcripts(
+            now - timedelta(days=settings.retention_webchat_days)
+        )
+        done = Retention(
+            stories=stories,
+            processed_events=events,
+            outbox=sent,
+            webchat_messages=messages,
+            files=story_files + transcript_files,
+        )
+        if done != Retention(0, 0, 0, 0, 0):
+            emptied = await db.checkpoint()
+            log.info(
+                "retention purge",
+                extra={
+                    "stories": done.stories,
+                    "processed_events": done.processed_events,
+                    "outbox": done.outbox,
+                    "webchat_messages": done.webchat_messages,
+                    "files": done.files,
+                    "wal_emptied": emptied,
+                },
+            )
+        return done
+
+    async def _erase_ended_stories(self, before: datetime) -> tuple[int, int]:
+        """Erase the rejected and withdrawn stories past their period; returns how many
+        stories and files."""
+        erased = files_deleted = 0
+        after = 0
+        while True:
+            unused: set[str] = set()
+            async with self.deps.db.transaction() as session:
+                due = await retention.stories_due(
+                    session, before=before, after_id=after, limit=RETENTION_STORY_BATCH
+                )
+                for story in due:
+                    after = story.story_id
+                    try:
+                        await erase(
+                            session, item_id=story.item_id, actor=SYSTEM, note=RETENTION_NOTE
+                        )
+                    except (NotAllowed, DecisionConflict):
+                        continue  # appealed or reopened at this moment: nothing written
+                    await retention.forget_title(session, story.story_id)
+                    await self.review.story_changed(session, story.story_id)
+                    unused |= await _unused_files(session, story.participant_id, story.files)
+                    erased += 1
+            if unused:
+                files_deleted += await self.deps.media.delete(unused)
+            if erased:
+                self.deps.outbox_wakeup.set()  # cards edited, posts taken down
+            if len(due) < RETENTION_STORY_BATCH:
+                return erased, files_deleted
+
+    async def _purge_transcripts(self, before: datetime) -> tuple[int, int]:
+        """Delete the transcripts of quiet web chat sessions; returns how many messages
+        and files."""
+        messages = files_deleted = 0
+        while True:
+            unused: set[str] = set()
+            async with self.deps.db.transaction() as session:
+                batch = await retention.purge_quiet_transcripts(
+                    session, before=before, limit=retention.BATCH
+                )
+                for participant_id, names in batch.files.items():
+                    unused |= await _unused_files(session, participant_id, names)
+            messages += batch.messages
+            if unused:
+                files_deleted += await self.deps.media.delete(unused)
+            if batch.messages < retention.BATCH:
+                return messages, files_deleted
+
 
 def _reminder_text(_locale: str) -> str:
     return _(
@@ -309,3 +619,31 @@ def _local_files(story: dict[str, Any]) -> set[str]:
         if isinstance(ref, str) and ref.startswith(LOCAL):
             names.add(ref[len(LOCAL) :])
     return names
+
+
+async def _in_batches(db: Database, batch: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """Run ``batch`` in one transaction after another until it deletes less than a full
+    batch; returns how many rows it deleted in all."""
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            deleted = await batch(session)
+        total += deleted
+        if deleted < retention.BATCH:
+            return total
+
+
+async def _unused_files(
+    session: AsyncSession, participant_id: int | None, names: Collection[str]
+) -> set[str]:
+    """Which of the stored files ``names`` nothing refers to any more: no story, no web
+    chat transcript of the person, no draft of theirs."""
+    if not names:
+        return set()
+    # A story whose person erased their data has no person (and their files are gone).
+    owner = participant_id if participant_id is not None else 0
+    used = await drafts.files_in_use(session, owner, names)
+    if participant_id is not None:
+        in_draft = await retention.files_in_drafts(session, [participant_id])
+        used |= in_draft.get(participant_id, set())
+    return set(names) - used
