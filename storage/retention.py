@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, exists, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from storage.export import LOCAL_PREFIX
@@ -109,11 +110,9 @@ async def purge_quiet_transcripts(
 ) -> Transcripts:
     """Delete up to ``limit`` web chat messages of sessions whose newest message is
     older than ``before`` (the whole transcript goes, a batch at a time)."""
-    quiet = (
-        select(col(WebChatMessage.participant_id))
-        .group_by(col(WebChatMessage.participant_id))
-        .having(func.max(col(WebChatMessage.created_at)) < before)
-    )
+    newer = aliased(WebChatMessage)
+    # Old messages of a session with no newer one: a search that stops at ``limit``
+    # (the session's other messages found by its index), never a whole-table aggregate.
     rows = (
         await session.execute(
             select(
@@ -121,7 +120,13 @@ async def purge_quiet_transcripts(
                 col(WebChatMessage.participant_id),
                 col(WebChatMessage.payload),
             )
-            .where(col(WebChatMessage.participant_id).in_(quiet))
+            .where(
+                col(WebChatMessage.created_at) < before,
+                ~exists().where(
+                    col(newer.participant_id) == col(WebChatMessage.participant_id),
+                    col(newer.created_at) >= before,
+                ),
+            )
             .order_by(col(WebChatMessage.id))
             .limit(limit)
         )
