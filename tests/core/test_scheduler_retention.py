@@ -37,6 +37,7 @@ from storage.models import (
 )
 from tests import media_samples as samples
 from tests.conftest import make_bot
+from tests.moderation.test_erasure import _text_columns
 from tests.moderation.test_support import MODERATOR, events_of, in_tx, submit_story
 
 DAY = timedelta(days=1)
@@ -187,7 +188,14 @@ async def test_rejected_and_withdrawn_stories_lose_their_text_after_the_period(
     story, texts, _ = await story_row(db, p_story)
     assert story.state == StoryState.PENDING_REVIEW.value and texts == [KEPT_TEXT]
 
-    if db.is_sqlite:  # nothing of the erased text left in the file or its WAL
+    # Nothing of the erased stories left in any text or JSON column of any table.
+    leaks = [
+        (table, column)
+        for table, column, value in await _text_columns(db)
+        if value is not None and any(word in str(value) for word in ("Sfax", "Zeynep"))
+    ]
+    assert leaks == []
+    if db.is_sqlite:  # nor in the file or its WAL
         stored = b"".join(
             path.read_bytes()
             for path in (tmp_path / "test.db", tmp_path / "test.db-wal")
