@@ -91,8 +91,6 @@ class Settings(BaseSettings):
     draft_reminder_hours: int = 24
     # A story draft untouched this long is erased (its person told once beforehand).
     draft_expiry_days: int = Field(default=30, ge=1, validate_default=True)
-
-    # Delivery: how long a process may hold a message it is sending (a reply right after
     # Retention (README, Privacy): how long each kind of record is kept.
     # The text, title, message and files of a rejected or withdrawn story (the story's
     # row, its counts and its audit events stay).
@@ -107,6 +105,8 @@ class Settings(BaseSettings):
     # How often a replica that does not run the scheduled work (on PostgreSQL, another
     # holds the scheduler's lock) tries to take it over, and the holder checks its lock.
     scheduler_lock_retry_seconds: int = Field(default=15, ge=1)
+
+    # Delivery: how long a process may hold a message it is sending (a reply right after
     # its turn, an outbox row) before another replica takes it over after a crash.
     outbox_lease_seconds: int = Field(default=30, ge=1)
 
