@@ -52,6 +52,7 @@ from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
 from bot.web.dashboard import Dashboard
 from bot.web.export import ExportPages
+from bot.web.ops import OpsPages
 from bot.web.thanks_queue import ThanksQueue
 from bot.web.wall import StoryWall
 from moderation.screening import Screener
@@ -165,6 +166,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         renderer=delivery.render,
         after_send=delivery.after_send,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        metrics=core.metrics,
     )
     scheduler = Scheduler(deps)
     telegram = build_telegram(settings, core, translator)
@@ -242,6 +244,7 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    routes += OpsPages(bot).routes()  # /readyz and /metrics, for the operators
     if bot.settings.web_chat_enabled:
         routes += bot.webchat.routes()
     if bot.telegram is not None:  # telegram: the webhook, in webhook mode

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     log_level: str = "INFO"
+    # /metrics asks for "Authorization: Bearer <this>"; unset, it answers loopback only.
+    metrics_token: SecretStr | None = None
 
     # Secrets of this deployment. When unset, a random one is generated once and kept in
     # DATA_DIR/secrets.json (file mode 0600), so a fresh machine needs no set-up.

@@ -26,6 +26,7 @@ from bot.core.delivery import (
 )
 from bot.core.events import Outgoing
 from bot.core.replies import is_reply
+from bot.metrics import RATE_LIMITED, Metrics
 from storage import outbox
 from storage.db import Database
 from storage.models import Participant
@@ -61,8 +62,10 @@ class OutboxDispatcher:
         renderer: Renderer = render_message,
         after_send: AfterSend | None = None,
         lease: timedelta = outbox.LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics  # counts 429s and failed tries, by platform
         self.senders = dict(senders)
         self.wakeup = wakeup
         self.renderer = renderer
@@ -124,25 +127,30 @@ class OutboxDispatcher:
                 return None
             message_id = await sender.send(due.chat_id, message)
         except RetryAfter as exc:
+            self._failed(due, RATE_LIMITED)
             await outbox.mark_retry(
                 self.db, due.id, delay=exc.seconds, error="retry_after", attempts=due.attempts
             )
             return exc.seconds
         except TransientError as exc:
+            self._failed(due, "transient")
             delay = outbox.backoff(due.attempts)
             await outbox.mark_retry(
                 self.db, due.id, delay=delay, error=type(exc).__name__, attempts=due.attempts
             )
             return delay
         except Unreachable:
+            self._failed(due, "unreachable")
             await outbox.mark_dead(self.db, due.id, "unreachable")
             await self._mark_unreachable(due)
             return None
         except PermanentError as exc:
+            self._failed(due, "refused")
             log.warning("outbox message refused", extra={"outbox_id": due.id})
             await outbox.mark_dead(self.db, due.id, f"refused: {type(exc).__name__}")
             return None
         except Exception:
+            self._failed(due, "error")
             log.exception("outbox delivery failed", extra={"outbox_id": due.id})
             delay = outbox.backoff(due.attempts)
             await outbox.mark_retry(
@@ -157,6 +165,10 @@ class OutboxDispatcher:
             except Exception:
                 log.exception("after-send hook failed", extra={"outbox_id": due.id})
         return None
+
+    def _failed(self, due: outbox.DueMessage, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.outbox_failed(due.platform, reason)
 
     async def _mark_unreachable(self, due: outbox.DueMessage) -> None:
         if due.participant_id is None:

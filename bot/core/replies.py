@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.core.delivery import PermanentError, RetryAfter, Sender, TransientError, Unreachable
 from bot.core.events import Inbound, Outgoing
+from bot.metrics import Metrics
 from storage import outbox
 from storage.db import Database
 from storage.turns import NewReply, TurnStatements, TurnTransaction
@@ -101,8 +102,10 @@ async def deliver(
     handled: Handled,
     *,
     on_unreachable: Callable[[], Awaitable[None]],
+    metrics: Metrics | None = None,
 ) -> bool:
-    """Send the replies in order; returns False when some were left to the outbox."""
+    """Send the replies in order; returns False when some were left to the outbox.
+    ``metrics`` counts the platform's 429s."""
     chat_id = handled.inbound.chat_id
     rows: tuple[int | None, ...] = handled.rows or (None,) * len(handled.replies)
     for index, (reply, row) in enumerate(zip(handled.replies, rows, strict=True)):
@@ -110,6 +113,8 @@ async def deliver(
         try:
             await sender.send(chat_id, reply)
         except RetryAfter as exc:
+            if metrics is not None:
+                metrics.rate_limited(sender.platform)
             await outbox.release(db, rest, delay=exc.seconds)
             return False
         except TransientError:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
@@ -54,6 +55,7 @@ from bot.core.media import MediaIntake
 from bot.core.replies import Handled
 from bot.core.router import Router
 from bot.core.turn import Turn
+from bot.metrics import Metrics
 from storage.models import Participant
 from storage.turns import ConversationConflict
 
@@ -116,6 +118,7 @@ class BotCore:
         self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
         self.media = media
         self.admission = Admission(deps.settings.max_turns_in_flight)
+        self.metrics = Metrics(self.admission)  # this bot's own registry (``/metrics``)
 
     async def handle(self, inbound: Inbound, *, record: Recorder | None = None) -> list[Outgoing]:
         """Handle one event exactly once. A redelivered event returns no replies.
@@ -163,6 +166,7 @@ class BotCore:
         patient: bool = False,
     ) -> Handled:
         key = f"{inbound.platform}:{inbound.user_id}"
+        arrived = time.perf_counter()
         # Nothing is awaited before the lock: events queue on it in arrival order. (A
         # place is taken without awaiting, unless a patient caller waits for one.)
         async with self.admission.admit(patient=patient), self.locks.hold(key):
@@ -171,7 +175,8 @@ class BotCore:
             handled = await self._turn(inbound, record, keep)
             if sender is not None and handled.replies:
                 handled = self._schedule(key, handled, sender)
-            return handled
+        self.metrics.turn(inbound.platform, inbound.kind, time.perf_counter() - arrived)
+        return handled
 
     async def _turn(self, inbound: Inbound, record: Recorder | None, keep: bool) -> Handled:
         conflicts = failures = 0
@@ -291,7 +296,9 @@ class BotCore:
         async def unreachable() -> None:
             await self._mark_reachable(handled.inbound.platform, user_id, False)
 
-        if not await durable.deliver(self.deps.db, sender, handled, on_unreachable=unreachable):
+        if not await durable.deliver(
+            self.deps.db, sender, handled, on_unreachable=unreachable, metrics=self.metrics
+        ):
             self.deps.outbox_wakeup.set()
 
     async def _mark_reachable(self, platform: str, user_id: str, reachable: bool) -> None:

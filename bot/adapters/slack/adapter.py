@@ -142,6 +142,11 @@ class SlackAdapter:
             return []
         return [Route(EVENTS_PATH, self._endpoint, methods=["POST"])]
 
+    @property
+    def booted(self) -> bool:
+        """Started, and Socket Mode (when used) connected (``/readyz``)."""
+        return self._session is not None and (self._connecting is None or self._connecting.done())
+
     async def start(self) -> None:
         """Check the token (``auth.test``), then connect Socket Mode when configured.
 

@@ -159,6 +159,8 @@ class TelegramAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._booting: asyncio.Task[None] | None = None
         self.processed = 0
+        # Connected: polling, or the webhook registered (``/readyz``).
+        self.booted = False
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -215,9 +217,10 @@ class TelegramAdapter:
             await self.bot.set_webhook(
                 url, secret_token=self.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
             )
-            return
-        await self._poller.start()
-        self._polling = True
+        else:
+            await self._poller.start()
+            self._polling = True
+        self.booted = True
 
     async def _set_commands(self) -> None:
         for language, commands in self.command_menus.items():
@@ -242,6 +245,7 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._booting
             self._booting = None
+        self.booted = False
         if self._polling:
             await self._poller.stop()  # no more fetching; the updates in hand go on
         if self._tasks:
