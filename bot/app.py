@@ -123,7 +123,7 @@ class Bot:
         with contextlib.suppress(TimeoutError):  # the replies of the last turns
             async with asyncio.timeout(STOP_TIMEOUT):
                 await self.core.drain()
-        self.scheduler.shutdown()
+        await self.scheduler.stop()  # its lock let go at once: another replica takes over
         self.dispatcher.stop()  # ends after the round in hand; cancelled only if stuck
         if self.tasks:
             _done, stuck = await asyncio.wait(self.tasks, timeout=STOP_TIMEOUT)

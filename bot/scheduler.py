@@ -555,7 +555,6 @@ class Scheduler:
                         )
                     except (NotAllowed, DecisionConflict):
                         continue  # appealed or reopened at this moment: nothing written
-                    await retention.forget_title(session, story.story_id)
                     await self.review.story_changed(session, story.story_id)
                     unused |= await _unused_files(session, story.participant_id, story.files)
                     erased += 1

@@ -450,7 +450,7 @@ async def erase_story_content(session: AsyncSession, story_id: int) -> None:
     """Remove every piece of a story's text; the audit events stay.
 
     Revisions keep their number and content hash (the audit log refers to them) but lose
-    their text; media references are deleted; credit, message and countries are cleared;
+    their text; media references are deleted; credit, message, countries and title are cleared;
     outbox payloads about the story are emptied; the thanks readers sent it are deleted.
     """
     await session.execute(
@@ -472,6 +472,7 @@ async def erase_story_content(session: AsyncSession, story_id: int) -> None:
             community_message=None,
             origin_country=None,
             current_country=None,
+            title=None,  # a moderator's title may quote the story
         )
         .execution_options(synchronize_session=False)
     )

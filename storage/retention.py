@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, tuple_, update
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -193,16 +193,6 @@ async def stories_due(
         files = frozenset(names.get(story_id, ()))
         due.append(EndedStory(story_id, item_id, participant_id, files))
     return due
-
-
-async def forget_title(session: AsyncSession, story_id: int) -> None:
-    """Clear the title a moderator gave a story (it may say whose story it is)."""
-    await session.execute(
-        update(Story)
-        .where(col(Story.id) == story_id)
-        .values(title=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def files_in_drafts(

@@ -13,7 +13,7 @@ from moderation.decisions import approve, erase, needs_changes, redact
 from moderation.flags import ScreeningResult
 from moderation.storyteller import erase_stories
 from storage.db import Database
-from storage.models import ModerationEvent, StoryMedia, StoryState
+from storage.models import ModerationEvent, Story, StoryMedia, StoryState
 from tests.moderation.test_support import LEAD, MODERATOR, in_tx, item_row, submit_story
 
 SECRETS = ("Aleppo", "Izmir", "555 123", "Amal Haddad", "Welcome others", "media-file-ref")
@@ -66,6 +66,10 @@ async def test_erasure_leaves_no_story_text_in_any_table(db: Database) -> None:
                 ref="media-file-ref",
             )
         )
+        # A title a moderator gave it, quoting the story: erased with the rest.
+        stored = await session.get(Story, story_id)
+        assert stored is not None
+        stored.title = "Walking from Aleppo"
     redacted = await in_tx(
         db,
         lambda s: redact(
@@ -96,6 +100,7 @@ async def test_erasure_leaves_no_story_text_in_any_table(db: Database) -> None:
     } <= scanned
     assert {
         ("story", "credit_name"),
+        ("story", "title"),
         ("story_media", "ref"),
     } <= scanned
     assert _leaks(before)  # the scan does see the story before erasure
