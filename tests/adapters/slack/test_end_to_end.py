@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.adapters.slack import views
+from bot.core.admission import Admission
 from bot.handlers.pledge import total_text
 from bot.i18n.formatting import format_count
 from storage.db import Database
@@ -435,3 +436,21 @@ def assert_never_pings(call: Call) -> None:
     for block in call.params["blocks"]:
         if "text" in block:
             assert block["text"]["type"] == "plain_text"
+
+
+async def test_an_event_beyond_the_bound_is_left_for_slack_to_send_again(
+    workspace: Workspace,
+) -> None:
+    """Too many turns in flight (admission control): the event is not acknowledged, so
+    Slack sends it again; the retry is handled, once."""
+    user = workspace.user("U0BUSY")
+    workspace.bot.core.admission = Admission(1)
+    event = workspace.make.dm_event(user.user_id, "/pledge")
+    async with workspace.bot.core.admission.admit():  # the one place is taken
+        refused = await workspace.post(workspace.make.event(event, event_id="Ev0BUSY"))
+    assert refused.status_code >= 500
+    assert workspace.api.calls("chat.postMessage") == []
+    answered = await user._deliver(workspace.make.event(event, event_id="Ev0BUSY", retry=1))
+    assert answered  # the pledge, on Slack's retry
+    again = await user._deliver(workspace.make.event(event, event_id="Ev0BUSY", retry=2))
+    assert again == []  # and only once
