@@ -1,12 +1,16 @@
-"""The ``together-bot`` command: run the bot, manage the database and the moderators."""
+"""The ``together-bot`` command: run the bot, manage the database and the moderators,
+export the data and print the headline numbers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -14,6 +18,7 @@ from bot.logs import configure_logging
 PRIVATE_UMASK = 0o077
 
 if TYPE_CHECKING:
+    from storage.bulk_export import ExportFilter, ExportKind, Headline
     from storage.db import Database
 
 
@@ -146,6 +151,215 @@ def moderators(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+# -- export and stats -------------------------------------------------------------
+# A spreadsheet runs a cell that starts with one of these as a formula: such a cell is
+# written with a leading apostrophe (OWASP's advice against CSV injection).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell: empty for None, ``true``/``false``, a formula made plain text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+async def write_export(
+    db: Database, kind: ExportKind, filters: ExportFilter, out: TextIO, fmt: str
+) -> int:
+    """Write the export to ``out`` as its rows are read (CSV with a header line, or JSON
+    Lines: one object per line). Returns how many rows were written."""
+    from storage.bulk_export import COLUMNS, export_rows
+
+    columns = COLUMNS[kind]
+    written = 0
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        async for row in export_rows(db, kind, filters):
+            writer.writerow([csv_cell(row[name]) for name in columns])
+            written += 1
+    else:
+        async for row in export_rows(db, kind, filters):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            written += 1
+    return written
+
+
+def export(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.bulk_export import STATES, ExportFilter, ExportKind
+    from storage.db import Database
+
+    kind = ExportKind(args.kind)
+    states = tuple(args.state)
+    if kind is ExportKind.STORIES and "ERASED" in states:
+        print(
+            "error: erased stories are never exported ('together-bot stats' counts them)",
+            file=sys.stderr,
+        )
+        return 2
+    unknown = [state for state in states if state not in STATES[kind]]
+    if unknown:
+        print(
+            f"error: no {kind} state {unknown[0]!r}; one of {', '.join(STATES[kind])}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.campaign and kind is not ExportKind.PLEDGES:
+        print("error: --campaign selects pledges only", file=sys.stderr)
+        return 2
+    filters = ExportFilter(
+        since=args.since, until=args.until, states=states, campaigns=tuple(args.campaign)
+    )
+
+    async def go(out: TextIO) -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await write_export(db, kind, filters, out, args.format)
+        finally:
+            await db.dispose()
+
+    if args.output is None:
+        try:
+            written = asyncio.run(go(sys.stdout))
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    else:
+        # Private like every file this process creates (the umask): it holds stories.
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            written = asyncio.run(go(out))
+    print(f"{written} {kind} exported", file=sys.stderr)
+    return 0
+
+
+def moment(text: str) -> datetime:
+    """A ``--since``/``--until`` value: an ISO 8601 date or time, UTC unless it says."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00): {text!r}"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def age(seconds: float) -> str:
+    """A waiting time in a few characters: ``45m``, ``3h 05m``, ``2d 04h``."""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[str]:
+    """A titled plain-text table: the first column left-aligned, the others right."""
+    cells = [header, *[tuple(_number(v) for v in row) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [title]
+    for row in cells:
+        first, *rest = row
+        line = first.ljust(widths[0]) + "".join(
+            "  " + cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)
+        )
+        lines.append("  " + line.rstrip())
+    if not rows:
+        lines.append("  (none)")
+    return lines
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def headline_text(numbers: Headline, now: datetime) -> str:
+    """The headline numbers as small tables."""
+    from storage.models import PledgeState
+
+    pledge_states = tuple(s.value for s in PledgeState)
+    blocks = [
+        table(
+            "Pledges by campaign",
+            ("campaign", *pledge_states),
+            [
+                (campaign, *(counts.get(state, 0) for state in pledge_states))
+                for campaign, counts in sorted(numbers.pledges.items())
+            ],
+        ),
+        table("Stories by state", ("state", "stories"), list(numbers.stories_by_state.items())),
+        table(
+            "Stories by language (not erased)",
+            ("language", "stories"),
+            list(numbers.stories_by_language.items()),
+        ),
+        table(
+            "Moderation queue",
+            ("state", "waiting", "oldest"),
+            [
+                (
+                    queue.state,
+                    queue.waiting,
+                    "-"
+                    if queue.oldest_since is None
+                    else age(max((now - queue.oldest_since).total_seconds(), 0)),
+                )
+                for queue in numbers.queue
+            ],
+        ),
+        table(
+            "People by platform", ("platform", "people"), list(numbers.people_by_platform.items())
+        ),
+    ]
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def stats(settings: Settings) -> int:
+    from storage.bulk_export import headline
+    from storage.db import Database
+
+    async def go() -> Headline:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await headline(db)
+        finally:
+            await db.dispose()
+
+    print(headline_text(asyncio.run(go()), datetime.now(UTC)))
+    return 0
+
+
+def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = sub.add_parser(
+        "export",
+        help="export stories, pledges or moderation decisions as CSV or JSON Lines",
+        description="Rows are written as they are read. Erased stories are never "
+        "exported, pledges never say who pledged.",
+    )
+    # storage.bulk_export.ExportKind's values (not imported: every command parses this).
+    command.add_argument("kind", choices=["stories", "pledges", "moderation"])
+    command.add_argument("--format", choices=["csv", "json"], default="csv")
+    command.add_argument(
+        "--since", type=moment, help="from this date or time on (UTC unless it says)"
+    )
+    command.add_argument("--until", type=moment, help="before this date or time")
+    command.add_argument(
+        "--state", action="append", default=[], help="only rows in this state (repeatable)"
+    )
+    command.add_argument(
+        "--campaign", action="append", default=[], help="pledges of this campaign (repeatable)"
+    )
+    command.add_argument("--output", "-o", help="write to this file (0600) instead of stdout")
+    sub.add_parser("stats", help="print the headline numbers")
+
+
 def _moderators_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mods = sub.add_parser("moderators", help="the moderation team and dashboard sign-in links")
     actions = mods.add_subparsers(dest="action", required=True)
@@ -180,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         "action", choices=["check"], help="check the facts file and that every fact is translated"
     )
     _moderators_parser(sub)
+    _export_parser(sub)
     args = parser.parse_args(argv)
     # Every file this process creates (database, WAL, media, secrets) is its own alone.
     os.umask(PRIVATE_UMASK)
@@ -205,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         return check_facts(settings.facts_file)
     elif args.command == "moderators":
         return moderators(settings, args)
+    elif args.command == "export":
+        return export(settings, args)
+    elif args.command == "stats":
+        return stats(settings)
     return 0
 
 
