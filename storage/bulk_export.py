@@ -195,6 +195,18 @@ def _stories(filters: ExportFilter) -> Query:
     return stmt
 
 
+def credit(mode: str, name: str | None, adult: bool) -> str | None:
+    """The name a story is credited with, as its storyteller chose and as it is
+    published: the whole name, its first word, or none (anonymous; never a minor's)."""
+    if not name or not adult:
+        return None
+    if mode == "full_name":
+        return name
+    if mode == "first_name":
+        return name.split()[0]
+    return None
+
+
 def _story_row(row: AnyRow) -> dict[str, Any]:
     taken_back = row.state == StoryState.WITHDRAWN.value
     return {
@@ -205,7 +217,9 @@ def _story_row(row: AnyRow) -> dict[str, Any]:
         "submitted_at": iso(row.submitted_at),
         "updated_at": iso(row.updated_at),
         "credit_mode": row.credit_mode,
-        "credit_name": None if taken_back or row.credit_mode == "anonymous" else row.credit_name,
+        "credit_name": None
+        if taken_back
+        else credit(row.credit_mode, row.credit_name, row.is_adult),
         "origin_country": row.origin_country,
         "current_country": row.current_country,
         "adult": bool(row.is_adult),

@@ -80,6 +80,10 @@ async def _stories(db: Database) -> dict[str, int]:
         "withdrawn": taken_story.id or 0,
         "erased": gone_story.id or 0,
     }
+    async with db.transaction() as session:  # credited by the first name only
+        await session.execute(
+            update(Story).where(col(Story.id) == ids["pending"]).values(credit_mode="first_name")
+        )
     for name, moment in (("pending", DAY1), ("approved", DAY2), ("withdrawn", DAY3)):
         await _dated(db, ids[name], moment)
     await _dated(db, ids["erased"], DAY3)
@@ -107,6 +111,7 @@ async def test_stories_export_with_its_filters_and_never_an_erased_story(
     assert not withdrawn["community_message"]
     assert WITHDRAWN_WORDS not in json.dumps(rows)
     # A cell a spreadsheet would run as a formula is plain text in CSV; JSON keeps it.
+    assert by_id[ids["pending"]]["credit_name"] == "Amal"  # as it is published
     pending_text = by_id[ids["pending"]]["text"]
     formula = '=HYPERLINK("http://x") I stayed.'
     assert pending_text == ("'" + formula if fmt == "csv" else formula)
