@@ -502,17 +502,21 @@ SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 async def _writer(session: AsyncSession) -> Any | None:
-    """The ``sqlite3`` connection of an SQLite writer transaction, else None."""
+    """The ``sqlite3`` connection of an SQLite writer transaction, else None.
+
+    What the session holds unwritten is flushed first: a statement run beside the ORM
+    sees the rows it added or removed, as one run through it would (autoflush)."""
     if session.bind is not None and session.bind.dialect.name != "sqlite":
         return None
     found = session.info.get(_RAW, False)
-    if found is not False:
-        return found
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    found = driver.driver if isinstance(driver, InlineConnection) else None
-    session.info[_RAW] = found
+    if found is False:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        found = driver.driver if isinstance(driver, InlineConnection) else None
+        session.info[_RAW] = found
+    if found is not None and (session.new or session.dirty or session.deleted):
+        await session.flush()
     return found
 
 
