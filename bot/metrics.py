@@ -62,6 +62,13 @@ class Metrics:
             ("platform", "reason"),
             registry=self.registry,
         )
+        self._flows = Counter(
+            PREFIX + "flow_events",
+            "Flows started, steps reached, flows completed and cancelled (at which step), "
+            "by flow: the story and pledge funnels",
+            ("event", "flow", "step"),
+            registry=self.registry,
+        )
         self._database = _DatabaseNumbers()
         self.registry.register(_AdmissionNumbers(admission))
         self.registry.register(self._database)
@@ -79,6 +86,10 @@ class Metrics:
             self._turn_children[(platform, kind)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def flow(self, event: str, flow: str, step: str) -> None:
+        """A flow started, reached a step, completed or was cancelled (after commit)."""
+        self._flows.labels(event, flow, step).inc()
 
     def rate_limited(self, platform: str) -> None:
         """A platform answered 429 (a direct reply or an outbox row)."""

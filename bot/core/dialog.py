@@ -141,6 +141,7 @@ class DialogEngine:
         else:
             turn.flow, turn.step, turn.history = name, flow.steps[0].id, []
             turn.draft = dict(data or {})
+            turn.flow_events.append(("started", name, flow.steps[0].id))
         if parked:
             turn.draft[PARKED] = parked
         self.ask(turn, resumed=saved is not None)
@@ -218,10 +219,12 @@ class DialogEngine:
         if target is None:
             if flow.on_complete is not None:
                 await flow.on_complete(turn)
+            turn.flow_events.append(("completed", flow.name, step.id))
             self.end(turn)
             return
         if target != step.id:
             turn.history.append(step.id)
+            turn.flow_events.append(("reached", flow.name, target))
         turn.step = target
         self.ask(turn)
 
@@ -254,6 +257,7 @@ class DialogEngine:
         self.ask(turn)
 
     def _cancel(self, turn: Turn, flow: Flow) -> None:
+        turn.flow_events.append(("cancelled", flow.name, turn.step or ""))
         self.end(turn)
         if flow.on_cancel is not None:
             flow.on_cancel(turn)

@@ -260,6 +260,8 @@ class BotCore:
                     )
             finally:
                 translator.deactivate(token)
+        for event, flow, step in turn.flow_events:  # counted once committed
+            self.metrics.flow(event, flow, step)
         for callback in turn.after_commit:
             await callback()
         return Handled(inbound, tuple(turn.replies), rows)

@@ -39,6 +39,9 @@ class Turn:
     # The token a pressed button carried (the conversation version it was shown at).
     choice_token: int | None = None
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What happened to flows in this turn, for the operators' numbers: (event, flow,
+    # step) with event one of started, reached, completed, cancelled.
+    flow_events: list[tuple[str, str, str]] = field(default_factory=list)
 
     @classmethod
     def begin(

@@ -236,6 +236,31 @@ async def test_metrics_count_the_turns_of_a_chat(bot: Bot) -> None:
     assert found[("together_bot_database_up", ())] == 1
 
 
+async def test_metrics_count_the_pledge_funnel_by_step(bot: Bot) -> None:
+    """Flows started, steps reached, completed and cancelled: the funnel, by step."""
+    done = MemoryChat(bot.core, user_id="kenji")
+    await done.send("/pledge")
+    await done.tap("I take the pledge")
+    await done.send("/skip")
+    await done.send("/skip")
+    left = MemoryChat(bot.core, user_id="ana")
+    await left.send("/pledge")
+    await left.tap("I take the pledge")
+    await left.send("/cancel")
+
+    found = await scrape(bot)
+
+    def count(event: str, step: str) -> float:
+        labels = (("event", event), ("flow", "pledge"), ("step", step))
+        return found.get(("together_bot_flow_events_total", labels), 0)
+
+    assert count("started", "pledge") == 2
+    assert count("reached", "name") == 2
+    assert count("reached", "country") == 1
+    assert count("completed", "country") == 1
+    assert count("cancelled", "name") == 1
+
+
 async def test_metrics_show_the_moderation_queue_and_its_oldest_item(bot: Bot) -> None:
     await tell(bot, "amina")
     await tell(bot, "omar")
