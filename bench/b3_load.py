@@ -148,13 +148,20 @@ class WebChat:
 
 
 async def _first_visit(pool: Pool, host: str) -> Answer:
-    """The page, asked again after ``Retry-After`` while the bot says it is busy."""
+    """The page, asked again after ``Retry-After`` while the bot says it is busy, and
+    after a connection the server dropped (setting up, not measured)."""
+    failure: Exception | None = None
     for _attempt in range(30):
-        page = await pool.send(request("GET", "/", host=host))
+        try:
+            page = await pool.send(request("GET", "/", host=host))
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            failure = exc
+            await asyncio.sleep(0.2)
+            continue
         if page.status != 503:
             return page
         await asyncio.sleep(float(page.headers.get("retry-after", ["1"])[0]))
-    return page
+    raise RuntimeError(f"the web chat page was not served: {failure!r}")
 
 
 async def settle(port: int) -> None:
