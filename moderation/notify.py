@@ -81,6 +81,21 @@ async def notify_storyteller(
     )
 
 
+async def take_down_post(session: AsyncSession, post: Publication, *, because: str) -> None:
+    """Queue the removal of one channel post and forget it; keyed by the post and
+    ``because`` (a change, or the post's own message id), so a later take-down of a
+    story posted again is never mistaken for a repeat of this one."""
+    channel = Channel(post.platform, post.chat_id)
+    await enqueue(
+        session,
+        dedupe_key=f"takedown:{post.story_id}:{channel.key}:{because}",
+        platform=post.platform,
+        chat_id=post.chat_id,
+        payload={"takedown": {"story_id": post.story_id, "message_id": post.message_id}},
+    )
+    await session.delete(post)
+
+
 async def enqueue_publication(
     session: AsyncSession,
     *,
@@ -194,14 +209,7 @@ async def update_posts(
         channel = Channel(post.platform, post.chat_id)
         if (was.id if was else None) != (now.id if now else None):
             # A photo cannot be taken off a post: the post goes, and comes back without it.
-            await enqueue(
-                session,
-                dedupe_key=f"takedown:{story_id}:{channel.key}:{change}",
-                platform=post.platform,
-                chat_id=post.chat_id,
-                payload={"takedown": {"story_id": story_id, "message_id": post.message_id}},
-            )
-            await session.delete(post)
+            await take_down_post(session, post, because=change)
             await enqueue(
                 session,
                 dedupe_key=f"publish:{story_id}:repost:{change}:{channel.key}",

@@ -27,7 +27,7 @@ from moderation import claims, decisions, presentation
 from moderation.actors import Moderator
 from moderation.audit import last_moderator_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
-from moderation.notify import FEED, Channel
+from moderation.notify import FEED, Channel, take_down_post
 from moderation.reasons import ReasonCode
 from moderation.states import PERMISSIONS, SAFETY_ROLES, Action, Role, StoryState, may
 from moderation.visibility import safety_only, safety_only_clause
@@ -312,16 +312,7 @@ class ReviewService:
             .all()
         )
         for post in posts:
-            await outbox.enqueue(
-                session,
-                # Keyed by the post itself: a story posted again after a take-down
-                # is a new message, whose take-down is not a repeat of the first.
-                dedupe_key=f"takedown:{story_id}:{post.platform}:{post.chat_id}:{post.message_id}",
-                platform=post.platform,
-                chat_id=post.chat_id,
-                payload={"takedown": {"story_id": story_id, "message_id": post.message_id}},
-            )
-            await session.delete(post)
+            await take_down_post(session, post, because=post.message_id)
 
     async def register_card(
         self, item_id: int, platform: str, chat_id: str, message_id: str
