@@ -4,12 +4,15 @@ the files say, not that they run."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn.config
 import yaml
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.config import Settings
 
@@ -21,6 +24,8 @@ REPLICAS = ("bot1", "bot2")
 # (the db image's and the URL's) and the proxy's address and host ports. Each is documented
 # in the README; the bot ignores them (its settings ignore unknown names in .env).
 COMPOSE_ONLY = {"POSTGRES_PASSWORD", "DOMAIN", "PROXY_HTTP_BIND", "PROXY_HTTPS_BIND"}
+# Set on the replicas for the web server the bot runs in, not for the bot: uvicorn reads it.
+SERVER_ONLY = {"FORWARDED_ALLOW_IPS"}
 # The variables a real .env must hold for the stack to start (`${VAR:?...}`).
 REQUIRED = {"IDENTITY_SECRET": "i" * 64, "SESSION_SECRET": "s" * 64}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -148,8 +153,35 @@ def test_every_variable_the_compose_file_sets_or_reads_is_a_setting() -> None:
     assert [name for name in sorted(COMPOSE_ONLY) if f"`{name}`" not in readme] == []
     services = compose()["services"]
     for name in ("migrate", *REPLICAS):
-        assert set(services[name]["environment"]) <= SETTINGS
+        assert set(services[name]["environment"]) - SERVER_ONLY <= SETTINGS
         assert [e["path"] for e in services[name]["env_file"]] == [".env"]
+
+
+def test_the_server_variables_are_uvicorn_s_own() -> None:
+    source = inspect.getsource(uvicorn.config.Config)
+    assert all(f'"{name}"' in source for name in SERVER_ONLY)
+    assert not SERVER_ONLY & SETTINGS
+
+
+async def test_behind_the_proxy_a_replica_sees_the_browser_s_scheme() -> None:
+    # A replica's same-origin checks compare the browser's Origin (https://...) with the
+    # scheme it sees: over the compose network the proxy's address is not loopback, so
+    # uvicorn must be told to believe the proxy's X-Forwarded-Proto.
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(f"{scope['scheme']}://{scope['client'][0]}")
+
+    for name in REPLICAS:
+        trusted = compose()["services"][name]["environment"]["FORWARDED_ALLOW_IPS"]
+        scope = {
+            "type": "http",
+            "scheme": "http",
+            "client": ("172.18.0.6", 40000),  # the proxy, on the compose network
+            "headers": [(b"x-forwarded-proto", b"https"), (b"x-forwarded-for", b"203.0.113.9")],
+        }
+        await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)
+    assert seen == ["https://203.0.113.9"] * len(REPLICAS)
 
 
 def test_the_shared_secrets_are_required_not_generated_per_replica() -> None:
