@@ -109,6 +109,8 @@ class Bot:
                 log.info("outbox rows recovered after a restart", extra={"count": recovered})
         self.tasks.append(asyncio.create_task(self.dispatcher.run_forever(), name="outbox"))
         self.scheduler.start()
+        if self.settings.web_chat_enabled:
+            await self.webchat.start()  # on PostgreSQL: hears other replicas' replies
         # -- platform adapters started here (Telegram, Slack) --
         if self.telegram is not None:
             await self.telegram.start()
@@ -124,6 +126,7 @@ class Bot:
             async with asyncio.timeout(STOP_TIMEOUT):
                 await self.core.drain()
         await self.scheduler.stop()  # its lock let go at once: another replica takes over
+        await self.webchat.stop()
         self.dispatcher.stop()  # ends after the round in hand; cancelled only if stuck
         if self.tasks:
             _done, stuck = await asyncio.wait(self.tasks, timeout=STOP_TIMEOUT)

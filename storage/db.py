@@ -49,6 +49,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pg_schema: str | None = None) -> None:
         parsed = make_url(url)
         self.url = url
+        self.pg_schema = pg_schema
         self.dialect: str = parsed.get_backend_name()
         # hide_parameters: SQL errors and echo never carry values (story text) into logs.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}

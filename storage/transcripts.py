@@ -19,9 +19,11 @@ from sqlmodel import col
 from storage.db import Database
 from storage.models import WebChatMessage, utcnow
 from storage.participants import find_participant
+from storage.signals import signal
 from storage.turns import Fast
 
 USER, BOT = "user", "bot"  # who said it
+CHANNEL = "webchat"  # replicas tell each other whose transcript grew
 
 
 _ADD = Fast(
@@ -65,7 +67,14 @@ async def append_message(
         if participant is None or participant.id is None:
             return None
         (row_id,) = await add_messages(session, participant.id, BOT, [payload])
+        await announce(session, db, external_id)
         return row_id
+
+
+async def announce(session: AsyncSession, db: Database, external_id: str) -> None:
+    """Wake the long polls waiting for ``external_id``'s transcript on every replica,
+    once the session's transaction (which added to it) commits."""
+    await signal(session, db, CHANNEL, external_id)
 
 
 async def has_transcript(session: AsyncSession, participant_id: int) -> bool:

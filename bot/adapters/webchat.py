@@ -41,11 +41,14 @@ from storage.media import Refusal
 from storage.models import Participant, StoryMedia
 from storage.participants import Brief, find_brief
 from storage.published import published_files_by_ref
+from storage.signals import Listener
 from storage.transcripts import (
     BOT,
+    CHANNEL,
     USER,
     TranscriptRow,
     add_messages,
+    announce,
     append_message,
     has_transcript,
     latest_bot_messages,
@@ -83,11 +86,20 @@ class WebChat:
         self._secret = session_secret
         # Long polls waiting for new messages, by the session's external id.
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        # On PostgreSQL, replies committed by another replica wake this one's polls.
+        self.listener = Listener(core.deps.db, CHANNEL, self._notify)
+        self.poll_waiting = asyncio.Event()
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         # Uploads are cleaned and kept by the media store, like every platform's files.
         self.intake = core.media or MediaIntake(
             self.deps.media, self.deps.hasher, max_bytes=self.deps.settings.media_max_bytes
         )
+
+    async def start(self) -> None:
+        await self.listener.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
 
     def routes(self) -> list[Route]:
         return [
@@ -286,6 +298,7 @@ class WebChat:
                 remaining = deadline - asyncio.get_running_loop().time()
                 if messages or reset or remaining <= 0:
                     break
+                self.poll_waiting.set()  # one poll read nothing new and waits (tests)
                 try:
                     await asyncio.wait_for(event.wait(), remaining)
                 except TimeoutError:
@@ -446,6 +459,8 @@ class WebChat:
             stored = await self._store(session, participant.id, replies)
             if "first" not in marker and stored:
                 marker["first"] = stored[0]
+            # Another replica may hold this person's long poll (another tab).
+            await announce(session, self.deps.db, _external_id(token))
 
         await self.core.handle(inbound, record=record)
         self._notify(_external_id(token))
