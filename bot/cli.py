@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
+from bot import campaigns
 from bot.config import Settings
 from bot.logs import configure_logging
 
@@ -394,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "action", choices=["check"], help="check the facts file and that every fact is translated"
     )
     _moderators_parser(sub)
+    campaigns.add_parser(sub)
     _export_parser(sub)
     args = parser.parse_args(argv)
     # Every file this process creates (database, WAL, media, secrets) is its own alone.
@@ -424,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         return export(settings, args)
     elif args.command == "stats":
         return stats(settings)
+    elif args.command == "campaigns":
+        return campaigns.main(settings, args)
     return 0
 
 

@@ -213,6 +213,10 @@ class Campaign(SQLModel, table=True):
     pledge_text: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # The pledge is open from ``starts_at`` until before ``ends_at`` (each open-ended
+    # when None); outside, a link to it offers the default pledge.
+    starts_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Milestone(SQLModel, table=True):

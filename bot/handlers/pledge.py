@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -17,7 +18,8 @@ from bot.handlers.stories import NEXT as NEXT_STORY
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, format_day
 from storage import pledges, reading
-from storage.models import Campaign, Pledge, PledgeState
+from storage.models import Campaign, Pledge, PledgeState, utcnow
+from storage.times import aware
 
 log = logging.getLogger(__name__)
 NAME_MAX = 40
@@ -28,6 +30,16 @@ DEFAULT_MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 class CampaignInfo:
     pledge_text: dict[str, str] | None
     active: bool
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    def opens_later(self, now: datetime) -> bool:
+        return self.starts_at is not None and now < self.starts_at
+
+    def is_open(self, now: datetime) -> bool:
+        """Active, started and not yet ended."""
+        ended = self.ends_at is not None and now >= self.ends_at
+        return self.active and not self.opens_later(now) and not ended
 
 
 def default_pledge_text() -> str:
@@ -47,7 +59,14 @@ async def _campaign(turn: Turn, campaign: str) -> CampaignInfo | None:
 
     async def read() -> CampaignInfo | None:
         row = await turn.session.get(Campaign, campaign)
-        return None if row is None else CampaignInfo(row.pledge_text, row.active)
+        if row is None:
+            return None
+        return CampaignInfo(
+            row.pledge_text,
+            row.active,
+            None if row.starts_at is None else aware(row.starts_at),
+            None if row.ends_at is None else aware(row.ends_at),
+        )
 
     found: CampaignInfo | None = await turn.deps.rarely.get(("campaign", campaign), read)
     return found
@@ -193,13 +212,17 @@ def build_pledge_flow() -> Flow:
 
 
 async def start_pledge(turn: Turn, engine: DialogEngine, campaign: str | None = None) -> None:
-    """Open the pledge of ``campaign`` (the default one when unknown or inactive)."""
+    """Open the pledge of ``campaign`` (the default one when unknown, inactive or
+    outside its dates)."""
     settings = turn.deps.settings
     chosen = settings.default_campaign
     if campaign:
         row = await _campaign(turn, campaign)
-        if row is not None and row.active:
+        now = utcnow()
+        if row is not None and row.is_open(now):
             chosen = campaign
+        elif row is not None and row.active and row.opens_later(now):
+            turn.say(_("That pledge has not opened yet, but you can take the TOGETHER pledge."))
         else:
             turn.say(_("That pledge is no longer open, but you can take the TOGETHER pledge."))
     if turn.flow == "pledge":

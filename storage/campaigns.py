@@ -1,0 +1,229 @@
+"""Partner campaigns: created, listed, read and disabled by operators; each with its
+pledge texts, milestones, open dates and count.
+
+A campaign is never deleted: its pledges and count stay (a disabled campaign's link
+offers the default pledge, its badge still shows its count).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.db import Database
+from storage.models import Campaign, Milestone, PledgeCounter, utcnow
+from storage.times import aware
+
+# Lowercase letters, digits and dashes, neither first nor last: fits a Telegram start
+# parameter after "pledge-" (64 characters at most) and a URL path as it is.
+CAMPAIGN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
+ID_MAX = 48
+NAME_MAX = 80
+PLEDGE_TEXT_MAX = 1000
+
+
+class CampaignError(ValueError):
+    """A campaign that cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    """A campaign as operators see it.
+
+    Args:
+        id: the campaign's id (in its links).
+        title: locale -> name.
+        pledge_text: locale -> the pledge's text; None: the catalogs' default pledge.
+        active: False once disabled.
+        starts_at: when the pledge opens (None: open from its creation).
+        ends_at: when it closes (None: never).
+        milestones: threshold -> when it was reached (None: not yet).
+        total: confirmed pledges.
+    """
+
+    id: str
+    title: dict[str, str]
+    pledge_text: dict[str, str] | None
+    active: bool
+    created_at: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+    milestones: dict[int, datetime | None]
+    total: int
+
+    def name(self, locale: str = "en") -> str:
+        """The name in ``locale``, else English, else any; the id when it has none."""
+        return (
+            self.title.get(locale)
+            or self.title.get("en")
+            or next(iter(self.title.values()), self.id)
+        )
+
+    def status(self, now: datetime) -> str:
+        """``disabled``, ``not started``, ``ended`` or ``open``."""
+        if not self.active:
+            return "disabled"
+        if self.starts_at is not None and now < self.starts_at:
+            return "not started"
+        if self.ends_at is not None and now >= self.ends_at:
+            return "ended"
+        return "open"
+
+
+def check_id(campaign_id: str) -> str:
+    """``campaign_id`` when it is a valid campaign id, else :class:`CampaignError`."""
+    if not CAMPAIGN_ID.match(campaign_id):
+        raise CampaignError(
+            f"a campaign id is 1 to {ID_MAX} lowercase letters, digits and dashes "
+            f"(not first or last), e.g. 'osaka-welcome': not {campaign_id!r}"
+        )
+    return campaign_id
+
+
+def _check_text(what: str, text: str, limit: int) -> str:
+    text = text.strip()
+    if not text:
+        raise CampaignError(f"the {what} is empty")
+    if len(text) > limit:
+        raise CampaignError(f"the {what} is longer than {limit} characters")
+    return text
+
+
+async def add_campaign(
+    db: Database,
+    campaign_id: str,
+    *,
+    title: dict[str, str],
+    pledge_text: dict[str, str] | None = None,
+    milestones: tuple[int, ...] = (),
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> None:
+    """Create a campaign; :class:`CampaignError` when the input is wrong or the id taken.
+
+    Args:
+        title: locale -> name (one line each).
+        pledge_text: locale -> text; None for the catalogs' default pledge.
+        milestones: positive pledge counts to celebrate.
+        starts_at: when the pledge opens (aware); None: at once.
+        ends_at: when it closes (aware, after ``starts_at``); None: never.
+    """
+    check_id(campaign_id)
+    if not title:
+        raise CampaignError("a campaign needs a name")
+    for name in title.values():
+        if "\n" in name.strip():
+            raise CampaignError("the name is one line")
+    names = {locale: _check_text("name", name, NAME_MAX) for locale, name in title.items()}
+    texts = (
+        {
+            locale: _check_text("pledge text", text, PLEDGE_TEXT_MAX)
+            for locale, text in pledge_text.items()
+        }
+        if pledge_text
+        else None
+    )
+    bad = [threshold for threshold in milestones if threshold < 1]
+    if bad:
+        raise CampaignError(f"a milestone is a number of pledges, 1 or more: not {bad[0]}")
+    for moment in (starts_at, ends_at):
+        if moment is not None and moment.tzinfo is None:
+            raise CampaignError("campaign dates carry their time zone")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise CampaignError("the campaign ends before it starts")
+    async with db.transaction() as session:
+        inserted = await session.execute(
+            db.insert(Campaign)
+            .values(
+                id=campaign_id,
+                title=names,
+                pledge_text=texts,
+                active=True,
+                created_at=utcnow(),
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        if not inserted.rowcount:  # type: ignore[attr-defined]
+            raise CampaignError(f"there is already a campaign {campaign_id!r}")
+        for threshold in sorted(set(milestones)):
+            session.add(Milestone(campaign_id=campaign_id, threshold=threshold))
+
+
+async def disable_campaign(db: Database, campaign_id: str) -> bool:
+    """Close a campaign's pledge for good; False when there is no such campaign."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Campaign).where(col(Campaign.id) == campaign_id).values(active=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _summaries(session: AsyncSession, only: str | None) -> list[CampaignSummary]:
+    campaigns = select(Campaign).order_by(col(Campaign.id))
+    milestones = select(Milestone)
+    totals = select(col(PledgeCounter.campaign_id), func.sum(col(PledgeCounter.count))).group_by(
+        col(PledgeCounter.campaign_id)
+    )
+    if only is not None:
+        campaigns = campaigns.where(col(Campaign.id) == only)
+        milestones = milestones.where(col(Milestone.campaign_id) == only)
+        totals = totals.where(col(PledgeCounter.campaign_id) == only)
+    reached: dict[str, dict[int, datetime | None]] = {}
+    for row in (await session.execute(milestones)).scalars():
+        reached.setdefault(row.campaign_id, {})[int(row.threshold)] = (
+            None if row.reached_at is None else aware(row.reached_at)
+        )
+    counted = {str(cid): int(total or 0) for cid, total in await session.execute(totals)}
+    return [
+        CampaignSummary(
+            id=row.id,
+            title=dict(row.title or {}),
+            pledge_text=dict(row.pledge_text) if row.pledge_text else None,
+            active=row.active,
+            created_at=aware(row.created_at),
+            starts_at=None if row.starts_at is None else aware(row.starts_at),
+            ends_at=None if row.ends_at is None else aware(row.ends_at),
+            milestones=dict(sorted(reached.get(row.id, {}).items())),
+            total=counted.get(row.id, 0),
+        )
+        for row in (await session.execute(campaigns)).scalars()
+    ]
+
+
+async def list_campaigns(db: Database) -> list[CampaignSummary]:
+    """Every campaign (the default one too), by id."""
+    async with db.read() as session:
+        return await _summaries(session, None)
+
+
+async def find_campaign(db: Database, campaign_id: str) -> CampaignSummary | None:
+    async with db.read() as session:
+        found = await _summaries(session, campaign_id)
+    return found[0] if found else None
+
+
+async def campaign_count(
+    session: AsyncSession, campaign_id: str
+) -> tuple[dict[str, str], int] | None:
+    """A campaign's names (locale -> name) and pledge count, for its badge; None when
+    there is no such campaign."""
+    title = (
+        await session.execute(select(col(Campaign.title)).where(col(Campaign.id) == campaign_id))
+    ).scalar_one_or_none()
+    if title is None:
+        return None
+    total = (
+        await session.execute(
+            select(func.coalesce(func.sum(col(PledgeCounter.count)), 0)).where(
+                col(PledgeCounter.campaign_id) == campaign_id
+            )
+        )
+    ).scalar_one()
+    return dict(title), int(total)
