@@ -50,6 +50,7 @@ from bot.review.service import ReviewService
 from bot.review.thanks import ThanksDesk
 from bot.scheduler import Scheduler
 from bot.secrets_store import load_secrets
+from bot.web.badges import CampaignBadges
 from bot.web.dashboard import Dashboard
 from bot.web.export import ExportPages
 from bot.web.ops import OpsPages
@@ -259,6 +260,7 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         routes += bot.dashboard.routes()
         routes += ThanksQueue(bot.dashboard, bot.thanks).routes()  # readers' thanks, one click each
     routes += StoryWall(bot.deps).routes()
+    routes += CampaignBadges(bot.deps).routes()  # /campaigns/<id>/badge.svg, for partners
     routes += ExportPages(bot.deps).routes()  # a person's copy of their data (/privacy)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
