@@ -237,3 +237,7 @@ def test_the_command_line(
     assert "telegram: set TELEGRAM_BOT_USERNAME" in out
     assert main(["campaigns", "add", "uni-geneva", "--name", "Again"]) == 2
     assert "already a campaign 'uni-geneva'" in capsys.readouterr().err
+    assert main(["stats"]) == 0  # its count among the headline numbers
+    assert ["uni-geneva", "0", "0", "0"] in [
+        line.split() for line in capsys.readouterr().out.splitlines()
+    ]
