@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     retention_outbox_days: int = Field(default=7, ge=4)
     # Web chat transcripts of sessions with no message for this long.
     retention_webchat_days: int = Field(default=30, ge=1)
+    # Moderators' alerts: an item waiting in safety review longer than this many
+    # minutes, or in another waiting state (received, pending review) longer than this
+    # many hours, is announced once in the moderators' chats.
+    sla_safety_minutes: int = Field(default=60, ge=1)
+    sla_review_hours: int = Field(default=48, ge=1)
+    # The hour (UTC) of the moderators' daily digest.
+    digest_hour_utc: int = Field(default=8, ge=0, le=23)
     # How often a replica that does not run the scheduled work (on PostgreSQL, another
     # holds the scheduler's lock) tries to take it over, and the holder checks its lock.
     scheduler_lock_retry_seconds: int = Field(default=15, ge=1)

@@ -1,8 +1,8 @@
 """Scheduled work (APScheduler 3.x) behind a small interface.
 
 Jobs are idempotent and safe to run twice: draft reminders and expiry, pledge milestone
-sweeps and counter reconciliation, retention purges, and an outbox nudge in case a
-wake-up was missed.
+sweeps and counter reconciliation, retention purges, the moderators' SLA alerts and
+daily digest, and an outbox nudge in case a wake-up was missed.
 
 One replica runs them. On PostgreSQL, several replicas share the database: the one that
 holds the scheduler's lock (:class:`SchedulerLock`, a session-level advisory lock on a
@@ -34,6 +34,7 @@ from bot.core.events import Choice, Outgoing
 from bot.core.media import LOCAL
 from bot.i18n import _
 from bot.i18n.formatting import format_day
+from bot.review.digest import ModeratorNotices
 from bot.review.service import ReviewService
 from moderation.actors import SYSTEM
 from moderation.decisions import erase
@@ -70,7 +71,14 @@ _KEEPALIVES = (
     "set_config('tcp_keepalives_count', '3', false)"
 )
 # The jobs only the replica that holds the lock runs.
-LEADER_JOBS = ("draft_reminders", "draft_expiry", "pledge_sweep", "retention")
+LEADER_JOBS = (
+    "draft_reminders",
+    "draft_expiry",
+    "pledge_sweep",
+    "retention",
+    "sla_alerts",
+    "moderators_digest",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +185,7 @@ class Scheduler:
     def __init__(self, deps: Deps, review: ReviewService | None = None) -> None:
         self.deps = deps
         self.review = review or ReviewService(deps)
+        self.moderators = ModeratorNotices(deps)
         self._scheduler: AsyncIOScheduler | None = None
         # None on SQLite: one process, which always runs the jobs.
         self.lock = SchedulerLock(deps.db) if deps.db.is_postgres else None
@@ -272,6 +281,8 @@ class Scheduler:
             "draft_expiry": (self.expire_drafts, {"hours": 1}),
             "pledge_sweep": (self.sweep_pledges, {"minutes": 10}),
             "retention": (self.purge, {"hours": 1}),
+            "sla_alerts": (self.moderators.alert_sla, {"minutes": 5}),
+            "moderators_digest": (self.moderators.send_digest, {"minutes": 15}),
         }
         for job_id, (job, interval) in every.items():
             scheduler.add_job(
