@@ -8,13 +8,21 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from bot.app import Bot
 from bot.review.digest import ModeratorNotices
-from storage.models import OutboxMessage, utcnow
-from tests.moderation.test_support import CRISIS, STORY_TEXT, item_id, submit_story
+from moderation.decisions import escalate
+from storage.models import ModerationEvent, ModerationItem, OutboxMessage, utcnow
+from tests.moderation.test_support import (
+    CRISIS,
+    MODERATOR,
+    STORY_TEXT,
+    in_tx,
+    item_id,
+    submit_story,
+)
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -96,6 +104,31 @@ async def test_safety_review_is_alerted_after_an_hour(bot: Bot) -> None:
         assert "Safety review" in text and "61 minutes" in text
         assert "/moderation/items/" not in text  # PUBLIC_URL unset: no link
     nothing_personal(rows)
+
+
+async def test_the_wait_counts_from_entering_the_state(bot: Bot) -> None:
+    item, _story = await submit_story(bot.deps.db)
+    three_days_ago = utcnow() - 72 * HOUR
+    async with bot.deps.db.transaction() as session:  # received three days ago
+        await session.execute(
+            update(ModerationItem)
+            .where(col(ModerationItem.id) == item_id(item))
+            .values(created_at=three_days_ago)
+        )
+        await session.execute(
+            update(ModerationEvent)
+            .where(col(ModerationEvent.item_id) == item_id(item))
+            .values(created_at=three_days_ago)
+        )
+    await in_tx(
+        bot.deps.db,
+        lambda s: escalate(s, item_id=item_id(item), version=item.version, moderator=MODERATOR),
+    )
+    t0 = utcnow()
+    jobs = notices(bot)
+    assert await jobs.alert_sla(t0 + 30 * MINUTE) == 0  # in safety review for 30 minutes
+    assert await jobs.alert_sla(t0 + 61 * MINUTE) == 2
+    assert {row.dedupe_key.split(":")[2] for row in await queued(bot, "sla:")} == {"SAFETY_REVIEW"}
 
 
 async def test_thresholds_are_configurable(bot: Bot) -> None:
