@@ -12,12 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from babel.dates import format_timedelta
-
 from bot.core.deps import Deps
 from bot.core.events import Outgoing
 from bot.i18n import N_, _
-from bot.i18n.formatting import babel_locale, format_count, format_day, language_name
+from bot.i18n.formatting import format_count, format_day, format_duration, language_name
 from bot.review.thanks import card_surfaces
 from storage import digest, outbox
 from storage.digest import QueueCounts, Waiting
@@ -111,7 +109,7 @@ class ModeratorNotices:
             text = _("⏰ Item #{item} has been waiting in “{state}” for {duration}.").format(
                 item=item.item_id,
                 state=_(STATE_LABELS[item.state]),
-                duration=_duration(now - item.since, locale),
+                duration=format_duration(now - item.since, locale),
             )
             if settings.public_url:
                 text += f"\n{settings.resolved_public_url}/moderation/items/{item.item_id}"
@@ -170,14 +168,7 @@ class ModeratorNotices:
                 lines.append("")
                 lines.append(
                     _("The longest wait: {duration}.").format(
-                        duration=_duration(now - counts.oldest_since, locale)
+                        duration=format_duration(now - counts.oldest_since, locale)
                     )
                 )
         return Outgoing(text="\n".join(lines), locale=locale)
-
-
-def _duration(waited: timedelta, locale: str) -> str:
-    """``2 days``, ``75 minutes``... in the locale (in its largest unit, rounded)."""
-    return format_timedelta(
-        max(waited, timedelta()), threshold=2, format="long", locale=babel_locale(locale)
-    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from babel import Locale
 
 from bot.i18n import ngettext
 from bot.i18n.check import SUPPORTED_LOCALES
-from bot.i18n.formatting import format_count, language_name
+from bot.i18n.formatting import format_ago, format_count, format_duration, language_name
 from bot.i18n.translator import Translator, is_rtl
 
 PLEDGED = ("{count} person has taken the pledge.", "{count} people have taken the pledge.")
@@ -93,3 +95,16 @@ def test_language_names_are_in_their_own_language() -> None:
 
 def test_right_to_left_locales() -> None:
     assert [code for code in SUPPORTED_LOCALES if is_rtl(code)] == ["ar", "fa"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "digit"),
+    [("en", "3"), ("fr", "3"), ("ar", "٣"), ("fa", "۳")],
+)
+def test_waits_and_ages_use_the_locale_s_digits(locale: str, digit: str) -> None:
+    """A moderator reading Arabic or Persian sees "3 days" in their digits, as counts are."""
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert digit in format_duration(timedelta(days=3), locale)
+    assert digit in format_ago(now - timedelta(days=3), now, locale)
+    if digit != "3":
+        assert "3" not in format_duration(timedelta(days=3), locale)
