@@ -239,14 +239,9 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def moment(text: str) -> datetime:
-    """A ``--since``/``--until`` value: an ISO 8601 date or time, UTC unless it says."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00): {text!r}"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """A ``--since``/``--until`` value: an ISO 8601 date or time, UTC unless it says (a
+    date alone: the start of that day), as a campaign's ``--starts``."""
+    return campaigns.starts(text)
 
 
 def age(seconds: float) -> str:
