@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from bot.core.deps import Deps
 from bot.core.events import Outgoing
-from bot.i18n import N_, _
+from bot.i18n import _
 from bot.i18n.formatting import format_count, format_day, format_duration, language_name
+from bot.review.queue import STATE_LABELS
 from bot.review.thanks import card_surfaces
 from storage import digest, outbox
 from storage.digest import QueueCounts, Waiting
@@ -29,13 +30,6 @@ S = StoryState
 # its own (SLA_SAFETY_MINUTES).
 REVIEW_STATES = (S.RECEIVED.value, S.PENDING_REVIEW.value)
 # The dashboard's labels of the waiting states (the same msgids).
-STATE_LABELS: dict[str, str] = {
-    S.RECEIVED: N_("Received"),
-    S.SAFETY_REVIEW: N_("Safety review"),
-    S.PENDING_REVIEW: N_("Waiting for review"),
-    S.NEEDS_CHANGES: N_("Waiting for changes"),
-    S.APPROVED: N_("Approved"),
-}
 
 moderators_chats = card_surfaces  # the moderators' Telegram group and Slack channel
 

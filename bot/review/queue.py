@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.i18n import N_
 from moderation.states import SAFETY_ROLES, Role
 from moderation.visibility import safety_only_clause
 from storage.models import ModerationEvent, ModerationItem, StoryRevision, StoryState
@@ -26,6 +27,21 @@ NUMBER_DIGITS_MAX = 11  # a longer run of digits is searched as text, not as a n
 S = StoryState
 # Waiting queues are worked oldest first; decided ones are browsed newest first.
 OLDEST_FIRST = frozenset({S.SAFETY_REVIEW, S.PENDING_REVIEW, S.NEEDS_CHANGES, S.APPROVED})
+
+
+# Each state's name for moderators (the dashboard, the alerts and the digest).
+STATE_LABELS: dict[str, str] = {
+    S.RECEIVED: N_("Received"),
+    S.SAFETY_REVIEW: N_("Safety review"),
+    S.PENDING_REVIEW: N_("Waiting for review"),
+    S.NEEDS_CHANGES: N_("Waiting for changes"),
+    S.APPROVED: N_("Approved"),
+    S.PUBLISHED: N_("Published"),
+    S.REJECTED: N_("Rejected"),
+    S.UNPUBLISHED: N_("Taken down"),
+    S.WITHDRAWN: N_("Withdrawn"),
+    S.ERASED: N_("Erased"),
+}
 
 
 @dataclass(frozen=True, slots=True)

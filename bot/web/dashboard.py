@@ -37,7 +37,7 @@ from bot.i18n import N_, _, ngettext
 from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, not_received_line, reason_labels
-from bot.review.queue import QueueEntry, queue_languages, queue_page, timeline
+from bot.review.queue import STATE_LABELS, QueueEntry, queue_languages, queue_page, timeline
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
 from bot.web.sign_in import csrf_token, session_moderator
 from bot.web.untrusted import ID_MAX, bounded_int, path_id, read_body, replayed
@@ -75,18 +75,6 @@ TABS: tuple[StoryState, ...] = (
     S.UNPUBLISHED,
 )
 
-STATE_LABELS: dict[str, str] = {
-    S.RECEIVED: N_("Received"),
-    S.SAFETY_REVIEW: N_("Safety review"),
-    S.PENDING_REVIEW: N_("Waiting for review"),
-    S.NEEDS_CHANGES: N_("Waiting for changes"),
-    S.APPROVED: N_("Approved"),
-    S.PUBLISHED: N_("Published"),
-    S.REJECTED: N_("Rejected"),
-    S.UNPUBLISHED: N_("Taken down"),
-    S.WITHDRAWN: N_("Withdrawn"),
-    S.ERASED: N_("Erased"),
-}
 ROLE_LABELS: dict[str, str] = {
     Role.MODERATOR: N_("moderator"),
     Role.SAFETY_MODERATOR: N_("safety moderator"),
