@@ -22,7 +22,10 @@ class Participant(SQLModel, table=True):
     """A person on one platform: a storyteller, a supporter, or both."""
 
     __tablename__ = "participant"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index("ix_participant_updates", "updates", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
@@ -39,6 +42,10 @@ class Participant(SQLModel, table=True):
     reachable: bool = Field(default=True)
     # Whether readers' thank-you messages reach them (a storyteller may turn them off).
     thanks_enabled: bool = Field(default=True)
+    # Whether they want to hear of the pledge's milestones: asked once after the pledge
+    # (None until answered), turned off with /updates off.
+    updates: bool | None = Field(default=None)
+    updates_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
@@ -227,6 +234,10 @@ class Milestone(SQLModel, table=True):
     campaign_id: str = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
     threshold: int = Field(primary_key=True, sa_type=BigInteger)
     reached_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # The broadcast to supporters who want updates: the last participant id queued
+    # (committed with each batch, so a crash resumes there), and when all were queued.
+    announce_cursor: int | None = Field(default=None)
+    announced_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class PledgeState(enum.StrEnum):
@@ -378,6 +389,8 @@ class ModeratorRecord(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=54)
     role: str = Field(max_length=24)
     accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A partner lead's one campaign (role "partner"): its numbers and nothing else.
+    campaign_id: str | None = Field(default=None, max_length=48)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
