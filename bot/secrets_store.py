@@ -14,6 +14,8 @@ from pathlib import Path
 
 from bot.config import Settings
 
+NAMES = ("identity", "session")
+
 
 @dataclass(frozen=True, slots=True)
 class Secrets:
@@ -21,22 +23,42 @@ class Secrets:
     session: bytes
 
 
+def _stored(path: Path) -> dict[str, str]:
+    """The kept secrets, created once: processes sharing ``DATA_DIR`` (replicas on one
+    volume) starting at the same moment all end up with the first one written.
+
+    A new file is written in full under a temporary name and then linked into place,
+    which fails if another process got there first: nobody ever reads a half-written
+    file, and nobody overwrites secrets another process already uses.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if all(name in stored for name in NAMES):
+        return stored
+    fresh = {**{name: secrets.token_hex(32) for name in NAMES}, **stored}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fp:
+            json.dump(fresh, fp)
+            fp.flush()
+            os.fsync(fp.fileno())
+        if stored:  # completing an older file that lacks one: replace it whole
+            os.replace(temporary, path)
+            return fresh
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process created it meanwhile: theirs wins
+            return _stored(path)
+        return fresh
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def load_secrets(settings: Settings) -> Secrets:
     stored: dict[str, str] = {}
-    path = Path(settings.data_dir) / "secrets.json"
     if settings.identity_secret is None or settings.session_secret is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            stored = json.loads(path.read_text())
-        changed = False
-        for name in ("identity", "session"):
-            if name not in stored:
-                stored[name] = secrets.token_hex(32)
-                changed = True
-        if changed:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fp:
-                json.dump(stored, fp)
+        stored = _stored(Path(settings.data_dir) / "secrets.json")
     identity = (
         settings.identity_secret.get_secret_value()
         if settings.identity_secret
