@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     # Limits of a story
     story_max_chars: int = 6000
     story_max_media: int = 6
+    # WhatsApp (the Cloud API): enabled when the token and the phone number id are set;
+    # then the webhook's verify token and the app secret are required.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_id: str = ""
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com"
+
     media_max_bytes: int = 20 * 1024 * 1024
 
     # The moderation team from configuration, beside the one managed with
@@ -152,5 +160,37 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    @field_validator(
+        "whatsapp_token", "whatsapp_verify_token", "whatsapp_app_secret", mode="before"
+    )
+    @classmethod
+    def _whatsapp_empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _whatsapp_webhook_is_verified(self) -> Settings:
+        if self.whatsapp_enabled:
+            missing = [
+                name
+                for name, value in (
+                    ("WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token),
+                    ("WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+                )
+                if value is None or not value.get_secret_value()
+            ]
+            if missing:
+                # Without them the webhook could not be registered, or would take
+                # anyone's forged POSTs: refuse to start.
+                raise ValueError(
+                    f"WhatsApp is enabled (WHATSAPP_TOKEN and WHATSAPP_PHONE_ID are set) "
+                    f"but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not"
+                )
+        return self
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """WhatsApp runs when its access token and phone number id are both set."""
+        return self.whatsapp_token is not None and bool(self.whatsapp_phone_id)
+
     def media_dir(self) -> Path:
         return self.data_dir / "media"
