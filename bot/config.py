@@ -69,9 +69,6 @@ class Settings(BaseSettings):
     slack_moderation_channel: str = ""
     slack_safety_channel: str = ""  # like TELEGRAM_SAFETY_CHAT_ID, a channel id (C…)
 
-    # Limits of a story
-    story_max_chars: int = 6000
-    story_max_media: int = 6
     # WhatsApp (the Cloud API): enabled when the token and the phone number id are set;
     # then the webhook's verify token and the app secret are required.
     whatsapp_token: SecretStr | None = None
@@ -80,6 +77,9 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
 
+    # Limits of a story
+    story_max_chars: int = 6000
+    story_max_media: int = 6
     media_max_bytes: int = 20 * 1024 * 1024
 
     # The moderation team from configuration, beside the one managed with
@@ -149,17 +149,6 @@ class Settings(BaseSettings):
             )
         return value
 
-    @property
-    def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'together.db').as_posix()}"
-
-    @property
-    def resolved_public_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
-
-    @property
     @field_validator(
         "whatsapp_token", "whatsapp_verify_token", "whatsapp_app_secret", mode="before"
     )
@@ -192,5 +181,16 @@ class Settings(BaseSettings):
         """WhatsApp runs when its access token and phone number id are both set."""
         return self.whatsapp_token is not None and bool(self.whatsapp_phone_id)
 
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'together.db').as_posix()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
