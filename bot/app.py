@@ -33,6 +33,7 @@ from bot.adapters.telegram.moderation import TelegramModerationGroup
 from bot.adapters.telegram.parsing import PLATFORM as TELEGRAM
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
+from bot.adapters.whatsapp import WhatsAppAdapter, build_whatsapp
 from bot.config import Settings
 from bot.core.admission import BUSY_TEXT, Busy
 from bot.core.deps import Deps
@@ -95,6 +96,7 @@ class Bot:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     telegram: TelegramAdapter | None = None  # telegram: None without a token
     slack: SlackAdapter | None = None  # slack: None without a token
+    whatsapp: WhatsAppAdapter | None = None  # whatsapp: None unless enabled
     dashboard: Dashboard | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -117,6 +119,8 @@ class Bot:
             await self.telegram.start()
         if self.slack is not None:
             await self.slack.start()
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
 
     async def stop(self) -> None:
         if self.telegram is not None:  # first: its updates in hand still need the database
@@ -137,6 +141,8 @@ class Bot:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self.tasks.clear()
+        if self.whatsapp is not None:  # whatsapp: its client, after the last sends
+            await self.whatsapp.stop()
         await self.deps.db.dispose()
 
 
@@ -185,6 +191,10 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     if slack is not None:
         dispatcher.add_sender(slack.sender)
     connect_media(intake, deps, telegram=telegram, slack=slack)
+    # -- whatsapp: the webhook, its files fetched into the media store --
+    whatsapp = build_whatsapp(settings, core, translator, intake=intake, media=deps.media)
+    if whatsapp is not None:
+        dispatcher.add_sender(whatsapp.sender)
     # -- moderation dashboard --
     dashboard = Dashboard(deps, review, session_secret=secrets.session)
     return Bot(
@@ -198,6 +208,7 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         thanks,
         telegram=telegram,
         slack=slack,
+        whatsapp=whatsapp,
         dashboard=dashboard,
     )
 
@@ -255,6 +266,8 @@ def create_app(bot: Bot, *, migrate: bool = True) -> Starlette:
         routes += bot.telegram.routes()
     if bot.slack is not None:  # slack: /slack/events, in HTTP mode
         routes += bot.slack.routes()
+    if bot.whatsapp is not None:  # whatsapp: /whatsapp/webhook
+        routes += bot.whatsapp.routes()
     # -- moderation dashboard and public story wall --
     if bot.dashboard is not None:
         routes += bot.dashboard.routes()

@@ -40,6 +40,11 @@ class PermanentError(DeliveryError):
     """The platform refused this message for good (a bad request): do not retry."""
 
 
+class OutsideWindow(PermanentError):
+    """The person's last message is too old for a free-form message (WhatsApp's 24-hour
+    window, error 131047): only an approved template message can reach them now."""
+
+
 class Sender(Protocol):
     """Delivers neutral messages on one platform."""
 

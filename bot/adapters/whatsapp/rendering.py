@@ -1,0 +1,152 @@
+"""Neutral :class:`~bot.core.events.Outgoing` -> the WhatsApp messages that show it.
+
+WhatsApp's limits shape what is sent (measured in UTF-16 code units, as WhatsApp's
+clients count an emoji, so a label that fits here fits there):
+
+- a text message holds at most 4,096 characters; an interactive message's body 1,024.
+  A longer text is split on paragraphs, then lines, then words
+  (:mod:`bot.adapters.text`); the choices go with the last part.
+- up to 3 choices whose labels fit 20 characters: reply buttons. Otherwise a list: rows
+  of up to 24 characters (a longer label is shortened and shown whole as the row's
+  description, up to 72), at most 10 rows a list; more choices go into further list
+  messages, whose body is ``more``.
+- a link (a share link) alone is a CTA URL button; links beside other choices, or more
+  than one, are written into the text as "label: URL".
+
+Nothing is ever cut inside a grapheme cluster (an emoji with its skin tone, a letter with
+its marks, a Devanagari conjunct): :func:`shorten`. WhatsApp cannot edit or delete a
+message: an edit is sent as a new message, and a delete sends nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import regex
+
+from bot.adapters import text as text_pieces
+from bot.core.events import Choice, MediaRef, Outgoing
+
+TEXT_LIMIT = 4096
+BODY_LIMIT = 1024
+BUTTONS_MAX = 3
+BUTTON_TITLE_LIMIT = 20
+ROWS_MAX = 10
+ROW_TITLE_LIMIT = 24
+ROW_DESCRIPTION_LIMIT = 72
+LIST_BUTTON_LIMIT = 20
+ELLIPSIS = "…"
+_GRAPHEME = regex.compile(r"\X")
+
+
+def width(text: str) -> int:
+    """How long WhatsApp counts ``text`` (UTF-16 code units: an emoji can count as two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit``, cut between grapheme clusters with an ellipsis."""
+    if width(text) <= limit:
+        return text
+    kept = ""
+    for grapheme in _GRAPHEME.findall(text):
+        if width(kept) + width(grapheme) > limit - width(ELLIPSIS):
+            break
+        kept += grapheme
+    return kept.rstrip() + ELLIPSIS
+
+
+def fits_button(label: str) -> bool:
+    """Whether ``label`` can be a reply button's title as it is."""
+    return 0 < width(label) <= BUTTON_TITLE_LIMIT
+
+
+class PartKind(enum.StrEnum):
+    TEXT = "text"
+    BUTTONS = "buttons"
+    LIST = "list"
+    LINK = "link"  # an interactive CTA URL button
+    MEDIA = "media"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A reply button or a list row: ``id`` comes back as the choice."""
+
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message to send.
+
+    Args:
+        kind: a text, reply buttons, a list, a link button, or a file.
+        text: the text, or the interactive message's body.
+        options: the buttons or the list's rows.
+        button: the list's button (which opens it), or the link button's text.
+        url: the link button's address.
+        media: the file of a MEDIA part.
+    """
+
+    kind: PartKind
+    text: str = ""
+    options: tuple[Option, ...] = ()
+    button: str | None = None
+    url: str | None = None
+    media: MediaRef | None = None
+
+
+def plan(message: Outgoing, *, list_button: str, more: str) -> list[Part]:
+    """The messages that show ``message``, in order.
+
+    Args:
+        message: what to show.
+        list_button: the label of the button that opens a list (localised).
+        more: the body of a second or later list of the same choices (localised).
+    """
+    if message.delete_of is not None:
+        return []
+    parts = [Part(PartKind.MEDIA, media=media) for media in message.media]
+    callbacks = [c for c in message.choices if c.url is None]
+    links = [c for c in message.choices if c.url is not None]
+    text = message.text
+    if links and (callbacks or len(links) > 1):
+        text = "\n\n".join(
+            piece for piece in (text, "\n".join(f"{c.label}: {c.url}" for c in links)) if piece
+        )
+        links = []
+    if not callbacks and not links:
+        return parts + [Part(PartKind.TEXT, chunk) for chunk in split(text, TEXT_LIMIT)]
+    chunks = split(text, TEXT_LIMIT)
+    body = chunks.pop() if chunks else ""
+    if width(body) > BODY_LIMIT:
+        *rest, body = split(body, BODY_LIMIT)
+        chunks += rest
+    parts += [Part(PartKind.TEXT, chunk) for chunk in chunks]
+    body = body or more
+    if links:
+        link = links[0]
+        title = shorten(link.label, BUTTON_TITLE_LIMIT)
+        return [*parts, Part(PartKind.LINK, body, button=title, url=link.url)]
+    if len(callbacks) <= BUTTONS_MAX and all(fits_button(c.label) for c in callbacks):
+        options = tuple(Option(c.id, c.label) for c in callbacks)
+        return [*parts, Part(PartKind.BUTTONS, body, options)]
+    button = shorten(list_button, LIST_BUTTON_LIMIT)
+    for start in range(0, len(callbacks), ROWS_MAX):
+        rows = tuple(_row(c) for c in callbacks[start : start + ROWS_MAX])
+        parts.append(Part(PartKind.LIST, body if start == 0 else more, rows, button=button))
+    return parts
+
+
+def split(text: str, limit: int) -> list[str]:
+    return text_pieces.split_text(text, limit, length=width)
+
+
+def _row(choice: Choice) -> Option:
+    title = shorten(choice.label, ROW_TITLE_LIMIT)
+    description = None if title == choice.label else shorten(choice.label, ROW_DESCRIPTION_LIMIT)
+    return Option(choice.id, title, description)
