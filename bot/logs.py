@@ -26,6 +26,8 @@ PAYLOAD_LOGGERS: dict[str, str] = {
     "telegram": "Bot API calls with their parameters and answers: message text (DEBUG)",
     "slack_sdk": "Web API request bodies and answers (DEBUG)",
     "slack_bolt": "the body of every answer to Slack (DEBUG)",
+    "pywa": "Graph calls with their JSON, the recipient's phone number in it (DEBUG)",
+    "pywa_async": "the same, for the async client (DEBUG)",
     "aiohttp": "client and server request details (DEBUG)",
     "PIL": "image metadata values while reading a photo: author, GPS (DEBUG)",
     "python_multipart": "names of uploaded files (INFO)",

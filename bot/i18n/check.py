@@ -3,6 +3,10 @@
 Fails on: an untranslated or fuzzy entry, a placeholder missing from or added to a
 translation, a catalog out of date with the source (strings missing or obsolete), an
 f-string passed to ``_()``, and a supported locale without a catalog.
+
+It also reports, without failing, every button label longer than a WhatsApp reply button
+shows (20 characters) in any locale (:func:`long_button_labels`): WhatsApp then shows
+those choices as a list, or the label shortened; a short form in the catalog avoids it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ TRANSLATION_FUNCTIONS = {"_", "gettext", "ngettext", "pgettext", "npgettext", "N
 PLACEHOLDER = re.compile(r"\{(\w*)(?:![rsa])?(?::[^{}]*)?\}")
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "moderation")
+# A WhatsApp reply button's title, in UTF-16 code units (as bot.adapters.whatsapp counts).
+BUTTON_LABEL_LIMIT = 20
+# Where the buttons people (not moderators, who stay off WhatsApp) see are made.
+BUTTON_SOURCE_DIRS = ("bot/handlers", "bot/core")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +135,100 @@ def check(
     return problems
 
 
+def _translated_literals(node: ast.AST) -> set[str]:
+    """The msgids of the ``_("…")`` / ``N_("…")`` / ``pgettext("ctx", "…")`` calls in ``node``."""
+    found: set[str] = set()
+    for call in ast.walk(node):
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in TRANSLATION_FUNCTIONS
+        ):
+            continue
+        texts = [
+            a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+        ]
+        if call.func.id in ("pgettext", "npgettext") and len(texts) >= 2:
+            found.add(f"{texts[0]}\x04{texts[1]}")
+        elif texts:
+            found.add(texts[0])
+    return found
+
+
+def button_label_messages(root: Path = ROOT) -> set[str]:
+    """The msgids shown as button labels: the label of every ``Choice(id, label)`` in the
+    source, written there or held by a name the module assigns (``label = _("…")``)."""
+    found: set[str] = set()
+    for directory in BUTTON_SOURCE_DIRS:
+        for path in sorted((root / directory).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            names: dict[str, set[str]] = {}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        if isinstance(target, ast.Name):
+                            names.setdefault(target.id, set()).update(
+                                _translated_literals(node.value)
+                            )
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call) or _called(node) != "Choice":
+                    continue
+                labels = node.args[1:2] + [k.value for k in node.keywords if k.arg == "label"]
+                for label in labels:
+                    found |= _translated_literals(label)
+                    for name in ast.walk(label):
+                        if isinstance(name, ast.Name):
+                            found |= names.get(name.id, set())
+    return found
+
+
+def _called(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def _width(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def long_button_labels(
+    locales_dir: Path = LOCALES_DIR,
+    locales: Iterable[str] = SUPPORTED_LOCALES,
+    root: Path = ROOT,
+    limit: int = BUTTON_LABEL_LIMIT,
+) -> list[Problem]:
+    """Every button label whose text (the msgid in English, else its translation) is
+    longer than ``limit``, per locale."""
+    labels = sorted(button_label_messages(root))
+    found: list[Problem] = []
+    for locale in locales:
+        translations: dict[str, str] = {}
+        po = locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if locale != "en" and po.exists():
+            with po.open("rb") as fp:
+                for message in read_po(fp, locale=locale):
+                    if message.id and isinstance(message.string, str) and message.string:
+                        translations[_key(message.id, message.context)] = message.string
+        for msgid in labels:
+            text = msgid.split("\x04")[-1] if locale == "en" else translations.get(msgid)
+            if text is not None and _width(text) > limit:
+                found.append(
+                    Problem(
+                        f"{locale}/messages.po",
+                        f"button label of {_width(text)} characters (WhatsApp shows "
+                        f"{limit}): {msgid.replace(chr(4), ' | ')!r} -> {text!r}",
+                    )
+                )
+    return found
+
+
 def main() -> int:
     problems = check()
     for problem in problems:
         print(problem)
+    for long_label in long_button_labels():
+        print(f"note: {long_label}")
     if problems:
         print(f"i18n check: {len(problems)} problem(s)")
         return 1

@@ -85,8 +85,9 @@ class Fault:
 @dataclass(slots=True)
 class _State:
     calls: list[Call] = field(default_factory=list)
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    faults: dict[str, list[Fault | None]] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    reported_sizes: dict[str, int | None] = field(default_factory=dict)
 
 
 class FakeGraphApi:
@@ -144,19 +145,31 @@ class FakeGraphApi:
 
     # -- test controls ------------------------------------------------------------------------
     def fail(
-        self, endpoint: str, code: int | None = None, *, status: int = 0, times: int = 1
+        self,
+        endpoint: str,
+        code: int | None = None,
+        *,
+        status: int = 0,
+        times: int = 1,
+        after: int = 0,
     ) -> None:
-        """The next ``times`` calls of ``endpoint`` get WhatsApp error ``code`` (its HTTP
-        status unless ``status`` is given), or a bare ``status`` (a 5xx page) without one."""
+        """The next ``times`` calls of ``endpoint`` (after ``after`` that go through) get
+        WhatsApp error ``code`` (with its HTTP status unless ``status`` is given), or a
+        bare ``status`` (a 5xx page) without a code."""
         if code is not None and not status:
             status = ERRORS.get(code, ("", 400))[1]
-        self._state.faults.setdefault(endpoint, []).extend(
-            Fault(status or 500, code) for _ in range(times)
-        )
+        faults = self._state.faults.setdefault(endpoint, [])
+        faults.extend([None] * after)
+        faults.extend(Fault(status or 500, code) for _ in range(times))
 
-    def add_media(self, media_id: str, content: bytes, mime: str = "image/jpeg") -> None:
-        """A file a person sent, to be fetched through the media endpoints."""
+    def add_media(
+        self, media_id: str, content: bytes, mime: str = "image/jpeg", *, reported_size: Any = ...
+    ) -> None:
+        """A file a person sent, to be fetched through the media endpoints (its
+        ``file_size`` as Graph reports it: the true size unless ``reported_size``)."""
         self._state.media[media_id] = (content, mime)
+        if reported_size is not ...:
+            self._state.reported_sizes[media_id] = reported_size
 
     @property
     def all_calls(self) -> list[Call]:
@@ -269,7 +282,7 @@ class FakeGraphApi:
             "url": f"{self.base_url}/files/{media_id}",
             "mime_type": mime,
             "sha256": hashlib.sha256(content).hexdigest(),
-            "file_size": len(content),
+            "file_size": self._state.reported_sizes.get(media_id, len(content)),
             "id": media_id,
         }
         await self._record(Call("media_url", params, 200, None, arrived, body))

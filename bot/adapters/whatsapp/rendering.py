@@ -124,8 +124,11 @@ def plan(message: Outgoing, *, list_button: str, more: str) -> list[Part]:
     chunks = split(text, TEXT_LIMIT)
     body = chunks.pop() if chunks else ""
     if width(body) > BODY_LIMIT:
-        *rest, body = split(body, BODY_LIMIT)
-        chunks += rest
+        # The last piece that fits an interactive body carries the choices; what comes
+        # before it goes in as few text messages as it takes.
+        last = body
+        body = split(last, BODY_LIMIT)[-1]
+        chunks += split(last[: last.rfind(body)].rstrip(), TEXT_LIMIT)
     parts += [Part(PartKind.TEXT, chunk) for chunk in chunks]
     body = body or more
     if links:
