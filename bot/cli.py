@@ -55,24 +55,48 @@ def db_upgrade(settings: Settings) -> None:
 
 
 # -- moderators -------------------------------------------------------------------
-async def add_moderator(db: Database, moderator_id: str, role: str, accounts: list[str]) -> None:
-    """Add a moderator to the ``moderator`` table, or change their role and accounts."""
+async def add_moderator(
+    db: Database,
+    moderator_id: str,
+    role: str,
+    accounts: list[str],
+    campaign: str | None = None,
+) -> None:
+    """Add a moderator to the ``moderator`` table, or change their role and accounts.
+
+    A partner lead (role ``partner``) is added the same way with their ``campaign``
+    (which must exist): they see its numbers on the dashboard and nothing else; their
+    accounts act as no moderator anywhere. Every other role takes no campaign.
+    """
     from moderation.actors import Moderator
     from moderation.states import Role
-    from storage.models import ModeratorRecord
+    from storage.models import Campaign, ModeratorRecord
 
-    Moderator(id=moderator_id, role=Role(role))  # refuses a bad id or a non-moderator role
+    partner = Role(role) is Role.PARTNER
+    # Refuses a bad id or a role that is neither a moderator's nor a partner lead's.
+    Moderator(id=moderator_id, role=Role.LEAD if partner else Role(role))
+    if partner and not campaign:
+        raise ValueError("a partner lead needs --campaign <campaign id>")
+    if not partner and campaign:
+        raise ValueError("only a partner lead (--role partner) has a campaign")
     for account in accounts:
         platform, _sep, external_id = account.partition(":")
         if not platform or not external_id:
             raise ValueError(f"an account is <platform>:<user id>, not {account!r}")
     async with db.transaction() as session:
+        if campaign and await session.get(Campaign, campaign) is None:
+            raise ValueError(f"there is no campaign {campaign!r} (together-bot campaigns list)")
         record = await session.get(ModeratorRecord, moderator_id)
         if record is None:
-            session.add(ModeratorRecord(id=moderator_id, role=role, accounts=accounts))
+            session.add(
+                ModeratorRecord(
+                    id=moderator_id, role=role, accounts=accounts, campaign_id=campaign or None
+                )
+            )
         else:
             record.role = role
             record.accounts = accounts
+            record.campaign_id = campaign or None
 
 
 async def remove_moderator(db: Database, moderator_id: str) -> bool:
@@ -102,7 +126,8 @@ async def list_moderators(
     source = dict.fromkeys(members, "MODERATORS")
     async with db.transaction() as session:
         for record in (await session.execute(select(ModeratorRecord))).scalars():
-            members[record.id] = (record.role, list(record.accounts))
+            role = f"partner:{record.campaign_id}" if record.campaign_id else record.role
+            members[record.id] = (role, list(record.accounts))
             source[record.id] = "table"
     return [(mod_id, *members[mod_id], source[mod_id]) for mod_id in sorted(members)]
 
@@ -118,7 +143,7 @@ def moderators(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await upgrade(db)
             if args.action == "add":
-                await add_moderator(db, args.id, args.role, list(args.account))
+                await add_moderator(db, args.id, args.role, list(args.account), args.campaign)
                 print(f"moderator {args.id} ({args.role}) saved")
             elif args.action == "remove":
                 if not await remove_moderator(db, args.id):
@@ -362,8 +387,12 @@ def _moderators_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     add = actions.add_parser("add", help="add a moderator, or change their role and accounts")
     add.add_argument("id", help="a short stable id, e.g. 'ana'")
     add.add_argument(
-        "--role", choices=["moderator", "safety_moderator", "lead"], default="moderator"
+        "--role",
+        choices=["moderator", "safety_moderator", "lead", "partner"],
+        default="moderator",
+        help="partner: a partner lead, who sees only their campaign's numbers",
     )
+    add.add_argument("--campaign", help="a partner lead's campaign id (only with --role partner)")
     add.add_argument(
         "--account",
         action="append",

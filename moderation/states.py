@@ -32,13 +32,16 @@ S = StoryState
 
 
 class Role(enum.StrEnum):
-    """Who acts. The first three are moderators; the others appear in the audit log."""
+    """Who acts. The first three are moderators; storytellers and the system appear in
+    the audit log. A partner lead never acts on the queue: they see their own campaign's
+    numbers on the dashboard, nothing else."""
 
     MODERATOR = "moderator"
     SAFETY_MODERATOR = "safety_moderator"
     LEAD = "lead"
     STORYTELLER = "storyteller"
     SYSTEM = "system"
+    PARTNER = "partner"
 
 
 MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.SAFETY_MODERATOR, Role.LEAD})

@@ -38,8 +38,9 @@ from bot.i18n.formatting import country_name, format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.cards import CardView, load_card, not_received_line, reason_labels
 from bot.review.queue import STATE_LABELS, QueueEntry, queue_languages, queue_page, timeline
+from bot.review.roster import PartnerLead
 from bot.review.service import PERMISSION, ActionRequest, Outcome, ReviewAction, ReviewService
-from bot.web.sign_in import csrf_token, session_moderator
+from bot.web.sign_in import csrf_token, session_member
 from bot.web.untrusted import ID_MAX, bounded_int, path_id, read_body, replayed
 from bot.web.wall import positive_int
 from moderation.actors import Moderator
@@ -58,6 +59,7 @@ from storage.published import Presentation, presentation_of
 log = logging.getLogger(__name__)
 
 PREFIX = "/moderation"
+STATS_PATH = f"{PREFIX}/stats"  # bot.web.stats: the only page a partner lead sees
 COOKIE = "tb_moderator"
 SEARCH_MAX = 200
 FORM_BYTES_MAX = 256 * 1024
@@ -81,6 +83,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.LEAD: N_("lead"),
     Role.STORYTELLER: N_("storyteller"),
     Role.SYSTEM: N_("system"),
+    Role.PARTNER: N_("partner lead"),
 }
 CREDIT_LABELS: dict[str, str] = {
     "full_name": N_("Full name"),
@@ -90,9 +93,11 @@ CREDIT_LABELS: dict[str, str] = {
 
 # The dashboard's own words; templates read them as ``t.<key>``.
 UI: dict[str, str] = {
+    "skip": N_("Skip to the content"),  # base.html's skip link
     "title": N_("Moderation"),
     "queue": N_("Queue"),
     "thanks_queue": N_("Thanks from readers"),
+    "stats": N_("Stats"),
     "sign_out": N_("Sign out"),
     "signed_in_as": N_("Signed in as {who} ({role})"),
     "sign_in_title": N_("Sign in to moderation"),
@@ -199,6 +204,14 @@ class SignedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedInPartner:
+    """A partner lead behind a request's session cookie: their Stats page only."""
+
+    partner: PartnerLead
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Piece:
     """A run of text; ``kind`` names the flag when the run is flagged."""
 
@@ -284,18 +297,39 @@ class Dashboard:
             Route(f"{PREFIX}/items/{{item_id:str}}", self.item, methods=["GET"]),
             Route(f"{PREFIX}/items/{{item_id:str}}", self.act, methods=["POST"]),
             Route(f"{PREFIX}/items/{{item_id:str}}/media/{{index:str}}", self.media),
+            *self._stats_routes(),
         ]
+
+    def _stats_routes(self) -> list[BaseRoute]:
+        from bot.web.stats import StatsPage  # it builds on this module
+
+        return StatsPage(self).routes()
 
     # -- sessions and CSRF -----------------------------------------------------------------
     def csrf_token(self, session_token: str) -> str:
         return csrf_token(self._secret, session_token)
 
     async def _signed_in(self, request: Request) -> SignedIn | None:
+        """The moderator signed in; None for anyone else (a partner lead included)."""
+        member = await self.member(request)
+        return member if isinstance(member, SignedIn) else None
+
+    async def member(self, request: Request) -> SignedIn | SignedInPartner | None:
+        """Whoever is signed in: a moderator, or a partner lead (who is remembered on the
+        request, so that every page but their Stats page sends them there or refuses)."""
         token = request.cookies.get(COOKIE)
         if not token or not 20 <= len(token) <= 100:
             return None
-        moderator = await session_moderator(self.deps, token)
-        return SignedIn(moderator, token) if moderator is not None else None
+        member = await session_member(self.deps, token)
+        if isinstance(member, PartnerLead):
+            request.state.partner = member
+            return SignedInPartner(member, token)
+        return SignedIn(member, token) if member is not None else None
+
+    @staticmethod
+    def _partner(request: Request) -> PartnerLead | None:
+        partner = getattr(request.state, "partner", None)
+        return partner if isinstance(partner, PartnerLead) else None
 
     def _same_origin(self, request: Request) -> bool:
         site = request.headers.get("sec-fetch-site")
@@ -306,7 +340,9 @@ class Dashboard:
             origin is None or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
         )
 
-    async def _checked_form(self, request: Request, who: SignedIn) -> dict[str, str] | None:
+    async def _checked_form(
+        self, request: Request, who: SignedIn | SignedInPartner
+    ) -> dict[str, str] | None:
         """The form's text fields, or None when it is cross-site, forged or too large."""
         if not self._same_origin(request):
             return None
@@ -396,7 +432,7 @@ class Dashboard:
         return response
 
     async def logout(self, request: Request) -> Response:
-        who = await self._signed_in(request)
+        who = await self.member(request)
         if who is None:
             return self._message_page(request, "refused", 401)
         if await self._checked_form(request, who) is None:
@@ -407,6 +443,8 @@ class Dashboard:
         return response
 
     def _to_sign_in(self, request: Request) -> Response:
+        if self._partner(request) is not None:  # their campaign's numbers, nothing else
+            return RedirectResponse(STATS_PATH, status_code=303)
         if request.headers.get("sec-fetch-site") == "cross-site":
             # A SameSite=Strict cookie is not sent on a navigation from another site (the
             # card's link in Telegram or Slack): load the page once more from here.
@@ -509,7 +547,8 @@ class Dashboard:
         or forged, no such id)."""
         who = await self._signed_in(request)
         if who is None:
-            return self._message_page(request, "refused", 401)
+            status = 403 if self._partner(request) is not None else 401
+            return self._message_page(request, "refused", status)
         form = await self._checked_form(request, who)
         if form is None:
             return self._message_page(request, "refused", 403)

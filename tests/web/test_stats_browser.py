@@ -1,0 +1,59 @@
+"""The Stats page in a real browser (Playwright driving Debian's Chromium): the charts
+render with their tables beside them, with no script error, nothing fetched elsewhere and
+no serious accessibility violation."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from bot.app import Bot
+from bot.cli import add_moderator
+from bot.review.login_links import create_login_link
+from tests.web.test_accessibility import severe_violations
+from tests.web.test_stats import seed
+
+
+async def test_charts_render_in_chromium_with_the_table_beside_them(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+    await seed(bot)
+    await add_moderator(bot.deps.db, "lea", "lead", [])
+    path = urlsplit(await create_login_link(bot.deps, "lea")).path
+    page = await page_factory()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    await page.goto(path)
+    await page.get_by_role("button", name="Sign in as lea").click()
+    await page.wait_for_url("**/moderation")
+    await page.get_by_role("link", name="Stats").click()
+    await page.wait_for_url("**/moderation/stats")
+    base = page.url.removesuffix("/moderation/stats")
+
+    pairs = page.locator(".chart-pair")
+    assert await pairs.count() == 6
+    for index in range(6):
+        pair = pairs.nth(index)
+        chart = pair.locator("svg.chart")
+        table = pair.locator("table")
+        assert await chart.is_visible() and await table.is_visible()
+        box = await chart.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 20
+        assert await chart.get_attribute("role") == "img"
+        # Its accessible name is the chart's title, and the table's caption says the same.
+        title = await chart.locator("title").first.text_content()
+        assert title and title == await table.locator("caption").text_content()
+        # Beside it (wide screen): side by side, not one under the other.
+        table_box = await table.bounding_box()
+        assert table_box is not None and table_box["x"] >= box["x"] + box["width"]
+    bars = page.locator("#chart-funnel rect.bar")
+    assert await bars.count() == 4
+    widths = [(await bars.nth(i).bounding_box() or {"width": 0})["width"] for i in range(4)]
+    assert widths[0] == widths[1] > widths[2] == widths[3] > 0  # 2, 2, 1, 1
+
+    assert await severe_violations(page) == []  # axe-core: nothing serious or critical
+
+    # The period selector is a plain GET form.
+    await page.select_option("select[name=days]", "7")
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url("**/moderation/stats?*days=7*")
+    assert await page.locator("#chart-pledges circle").count() == 7 * 2  # two campaigns
+
+    assert requested and all(url.startswith(base) for url in requested), requested
