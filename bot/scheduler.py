@@ -193,6 +193,7 @@ class Scheduler:
         # One election at a time (the periodic job, and a caller such as a test).
         self._electing = asyncio.Lock()
         self._stopped = False
+        self._told_waiting = False  # "held by another replica" logged since it last held
 
     @property
     def leading(self) -> bool:
@@ -264,6 +265,13 @@ class Scheduler:
             elif was and not held:
                 log.warning("scheduler lock lost: this replica stops the scheduled jobs")
                 self._remove_leader_jobs()
+            elif not held and not self._told_waiting:
+                # Once per wait: the operator (and tests/replicas) see that it stands by.
+                log.info(
+                    "scheduler lock not taken (another replica holds it, or the database "
+                    "is unreachable): this replica stands by"
+                )
+            self._told_waiting = not held
             return held
 
     def jobs(self) -> list[str]:

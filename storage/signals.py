@@ -83,6 +83,7 @@ class Listener:
                 connection.add_termination_listener(lambda _conn, gone=lost: gone.set())
                 await connection.add_listener(self.channel, self._heard)
                 self.listening.set()
+                log.info("signal listener listening", extra={"channel": self.channel})
                 await lost.wait()
                 log.warning("signal listener lost its connection", extra={"channel": self.channel})
             except asyncio.CancelledError:

@@ -299,6 +299,8 @@ class WebChat:
                 if messages or reset or remaining <= 0:
                     break
                 self.poll_waiting.set()  # one poll read nothing new and waits (tests)
+                # The same, seen from outside the process (tests/replicas).
+                log.debug("web chat poll waiting")
                 try:
                     await asyncio.wait_for(event.wait(), remaining)
                 except TimeoutError:

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 # but the hand-over; the task's end is what lets the offset move past the update).
 UpdateSink = Callable[[Update, dict[str, Any]], Awaitable["asyncio.Future[Any]"]]
 MAX_BACKOFF = 30.0
+CONFLICT = (
+    "telegram polling conflict: another process polls this bot, or a webhook is set "
+    "(with several replicas, set TELEGRAM_WEBHOOK_URL on every one)"
+)
 
 
 class RawUpdatesBot(Bot):
@@ -128,8 +132,13 @@ class Poller:
             except tg.TimedOut:
                 continue  # a long poll the network dropped: ask again at once
             except tg.TelegramError as exc:
-                # Conflict (another poller, or a webhook set meanwhile), 5xx, network down.
-                log.warning("telegram polling failed", extra={"error": type(exc).__name__})
+                if isinstance(exc, tg.Conflict):
+                    # 409: Telegram serves one getUpdates at a time, and none while a
+                    # webhook is set. Two replicas polling: the bot keeps going (each
+                    # update has one effect) but says what to change.
+                    log.warning(CONFLICT)
+                else:  # 5xx, network down
+                    log.warning("telegram polling failed", extra={"error": type(exc).__name__})
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue
