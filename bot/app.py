@@ -34,6 +34,7 @@ from bot.adapters.telegram.parsing import PLATFORM as TELEGRAM
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.adapters.whatsapp import WhatsAppAdapter, build_whatsapp
+from bot.campaigns_file import load_campaigns
 from bot.config import Settings
 from bot.core.admission import BUSY_TEXT, Busy
 from bot.core.deps import Deps
@@ -59,6 +60,7 @@ from bot.web.thanks_queue import ThanksQueue
 from bot.web.wall import StoryWall
 from moderation.screening import Screener
 from storage import outbox
+from storage.campaigns import CampaignSpec, apply_campaigns
 from storage.db import Database
 from storage.identity import IdentityHasher
 from storage.migrate import upgrade
@@ -98,6 +100,7 @@ class Bot:
     slack: SlackAdapter | None = None  # slack: None without a token
     whatsapp: WhatsAppAdapter | None = None  # whatsapp: None unless enabled
     dashboard: Dashboard | None = None
+    campaigns: tuple[CampaignSpec, ...] = ()  # CAMPAIGNS_FILE's, applied at start
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -105,6 +108,8 @@ class Bot:
         await ensure_campaign(
             self.deps.db, self.settings.default_campaign, milestones=DEFAULT_MILESTONES
         )
+        if self.campaigns:
+            await apply_campaigns_file(self.deps.db, self.campaigns)
         if self.deps.db.is_sqlite:
             # One process owns a SQLite file: what a crashed run had leased is due now.
             recovered = await outbox.recover_leases(self.deps.db)
@@ -147,6 +152,17 @@ class Bot:
 
 
 def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
+    # A broken campaigns file stops the start before anything is made, every problem
+    # named (file:campaign:field); it is applied in Bot.start.
+    campaigns = (
+        ()
+        if settings.campaigns_file is None
+        else load_campaigns(
+            settings.campaigns_file,
+            default_locale=settings.default_locale,
+            default_campaign=settings.default_campaign,
+        )
+    )
     # 0700, its files 0600 (older installs fixed)
     prepare_data_dir(settings.data_dir, settings.media_dir)
     secrets = load_secrets(settings)
@@ -210,7 +226,16 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         slack=slack,
         whatsapp=whatsapp,
         dashboard=dashboard,
+        campaigns=campaigns,
     )
+
+
+async def apply_campaigns_file(db: Database, specs: tuple[CampaignSpec, ...]) -> None:
+    """The campaigns file's campaigns created or brought to its values (one transaction;
+    every replica does it at start, harmlessly)."""
+    outcome = await apply_campaigns(db, specs)
+    changed = sorted(cid for cid, what in outcome.items() if what != "unchanged")
+    log.info("campaigns file applied", extra={"count": len(outcome), "changed": changed})
 
 
 def connect_media(

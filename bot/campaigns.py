@@ -1,5 +1,6 @@
-"""``together-bot campaigns``: partner campaigns for operators: add, list, show (the
-deep links of every platform, the badge and a QR code of each link) and disable.
+"""``together-bot campaigns``: partner campaigns for operators: add, edit, list, show
+(the deep links of every platform, the badge and a QR code of each link), disable,
+enable, and load a campaigns file (:mod:`bot.campaigns_file`).
 
 The rows are read and written by :mod:`storage.campaigns`; this module parses what the
 operator typed, checks the languages against the bot's, and prints.
@@ -13,17 +14,19 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from storage.campaigns import CampaignSummary
+    from storage.campaigns import CampaignSpec, CampaignSummary
     from storage.db import Database
 
 QR_SCALE = 10  # pixels per module: a phone reads it from a poster or a screen
 QR_BORDER = 4  # the quiet zone the QR standard asks for
+# A running bot keeps a campaign's row 30 seconds (storage.rarely): when it sees a change.
+ON_A_RUNNING_BOT = " (within 30 seconds on a running bot)"
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -63,22 +66,27 @@ def pledge_texts(values: list[str]) -> dict[str, str]:
     Raises:
         ValueError: a pair without ``=``, an unknown language, or one given twice.
     """
-    from bot.i18n.check import SUPPORTED_LOCALES
-
     texts: dict[str, str] = {}
     for value in values:
         lang, sep, text = value.partition("=")
-        lang = lang.strip().replace("-", "_")
-        if not sep or not lang:
+        if not sep or not lang.strip():
             raise ValueError(f"a pledge text is LANG=TEXT, e.g. en='I stand with…': not {value!r}")
-        if lang not in SUPPORTED_LOCALES:
-            raise ValueError(
-                f"no language {lang!r} in the bot; one of {', '.join(SUPPORTED_LOCALES)}"
-            )
+        lang = language(lang)
         if lang in texts:
             raise ValueError(f"two pledge texts in {lang}")
         texts[lang] = text
     return texts
+
+
+def language(text: str) -> str:
+    """``text`` as one of the bot's locales (``zh-Hans`` is ``zh_Hans``), else
+    :class:`ValueError`."""
+    from bot.i18n.check import SUPPORTED_LOCALES
+
+    lang = text.strip().replace("-", "_")
+    if lang not in SUPPORTED_LOCALES:
+        raise ValueError(f"no language {lang!r} in the bot; one of {', '.join(SUPPORTED_LOCALES)}")
+    return lang
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,29 +98,57 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add = actions.add_parser("add", help="create a partner campaign")
     add.add_argument("id", help="lowercase letters, digits and dashes, e.g. 'osaka-welcome'")
     add.add_argument("--name", required=True, help="the campaign's name (on its badge)")
-    add.add_argument(
-        "--pledge-text",
-        action="append",
-        default=[],
-        metavar="LANG=TEXT",
-        help="the pledge in one language (repeatable); none: the TOGETHER pledge",
-    )
-    add.add_argument(
-        "--milestone",
+    _options(add, editing=False)
+    edit = actions.add_parser("edit", help="change a campaign: only the options given")
+    edit.add_argument("id")
+    edit.add_argument("--name", help="its name in DEFAULT_LOCALE (other languages stay)")
+    _options(edit, editing=True)
+    edit.add_argument(
+        "--drop-milestone",
         action="append",
         type=milestone,
         default=[],
         metavar="N",
-        help="a pledge count to celebrate (repeatable)",
+        help="remove a milestone not reached yet (repeatable)",
     )
-    add.add_argument("--starts", type=starts, help="when the pledge opens (UTC unless it says)")
-    add.add_argument("--ends", type=ends, help="the last day (or the time) it is open")
+    enable = actions.add_parser("enable", help="open a disabled campaign's pledge again")
+    enable.add_argument("id")
+    load = actions.add_parser(
+        "load", help="create or update the campaigns of a campaigns file (CAMPAIGNS_FILE)"
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--check", action="store_true", help="only check the file; the database is not touched"
+    )
     actions.add_parser("list", help="list the campaigns with their status and count")
     show = actions.add_parser("show", help="a campaign, its links and badge; QR codes")
     show.add_argument("id")
     show.add_argument("--qr-dir", type=Path, help="write a QR code of each link here (PNG, SVG)")
     disable = actions.add_parser("disable", help="close a campaign's pledge (its count stays)")
     disable.add_argument("id")
+
+
+def _options(parser: argparse.ArgumentParser, *, editing: bool) -> None:
+    """The options ``add`` and ``edit`` share (``edit`` changes only those given)."""
+    parser.add_argument(
+        "--pledge-text",
+        action="append",
+        default=[],
+        metavar="LANG=TEXT",
+        help="the pledge in one language, replacing that language's (repeatable)"
+        if editing
+        else "the pledge in one language (repeatable); none: the TOGETHER pledge",
+    )
+    parser.add_argument(
+        "--milestone",
+        action="append",
+        type=milestone,
+        default=[],
+        metavar="N",
+        help="a pledge count to celebrate" + (", added" if editing else "") + " (repeatable)",
+    )
+    parser.add_argument("--starts", type=starts, help="when the pledge opens (UTC unless it says)")
+    parser.add_argument("--ends", type=ends, help="the last day (or the time) it is open")
 
 
 # -- links and QR codes ---------------------------------------------------------------
@@ -197,8 +233,10 @@ async def command(db: Database, settings: Settings, args: argparse.Namespace, ou
     from storage.campaigns import (
         CampaignError,
         add_campaign,
+        apply_campaigns,
         check_id,
         disable_campaign,
+        enable_campaign,
         find_campaign,
         list_campaigns,
     )
@@ -218,6 +256,22 @@ async def command(db: Database, settings: Settings, args: argparse.Namespace, ou
             print(f"campaign {args.id} added", file=out)
             for line in describe(_added(await find_campaign(db, args.id)), settings, now)[1:]:
                 print(line, file=out)
+        elif args.action == "edit":
+            return await _edit(db, settings, args, out, now)
+        elif args.action == "enable":
+            if not await enable_campaign(db, check_id(args.id)):
+                print(f"no campaign {args.id}", file=sys.stderr)
+                return 1
+            print(f"campaign {args.id} enabled{ON_A_RUNNING_BOT}", file=out)
+        elif args.action == "load":
+            specs = _load(settings, args.file)
+            if specs is None:
+                return 2
+            outcome = await apply_campaigns(db, specs)
+            for campaign_id, what in outcome.items():
+                print(f"campaign {campaign_id} {what}", file=out)
+            if any(what != "unchanged" for what in outcome.values()):
+                print(f"(seen{ON_A_RUNNING_BOT})", file=out)
         elif args.action == "list":
             for campaign in await list_campaigns(db):
                 print(
@@ -250,8 +304,8 @@ async def command(db: Database, settings: Settings, args: argparse.Namespace, ou
                 print(f"no campaign {args.id}", file=sys.stderr)
                 return 1
             print(
-                f"campaign {args.id} disabled: its links offer the default pledge "
-                "(within 30 seconds on a running bot)",
+                f"campaign {args.id} disabled: its links offer the default pledge"
+                f"{ON_A_RUNNING_BOT}",
                 file=out,
             )
     except ValueError as exc:  # CampaignError included
@@ -265,10 +319,69 @@ def _added(found: CampaignSummary | None) -> CampaignSummary:
     return found
 
 
+async def _edit(
+    db: Database, settings: Settings, args: argparse.Namespace, out: TextIO, now: datetime
+) -> int:
+    from storage.campaigns import check_id, edit_campaign, find_campaign
+
+    changes: dict[str, Any] = {}
+    if args.name is not None:
+        changes["title"] = {settings.default_locale: args.name}
+    if args.pledge_text:
+        changes["pledge_text"] = pledge_texts(args.pledge_text)
+    if args.milestone:
+        changes["add_milestones"] = tuple(args.milestone)
+    if args.drop_milestone:
+        changes["drop_milestones"] = tuple(args.drop_milestone)
+    if args.starts is not None:
+        changes["starts_at"] = args.starts
+    if args.ends is not None:
+        changes["ends_at"] = args.ends
+    if not changes:
+        print(
+            "error: nothing to change: give --name, --pledge-text, --milestone, "
+            "--drop-milestone, --starts or --ends",
+            file=sys.stderr,
+        )
+        return 2
+    if not await edit_campaign(db, check_id(args.id), **changes):
+        print(f"no campaign {args.id}", file=sys.stderr)
+        return 1
+    print(f"campaign {args.id} changed{ON_A_RUNNING_BOT}", file=out)
+    for line in describe(_added(await find_campaign(db, args.id)), settings, now)[1:]:
+        print(line, file=out)
+    return 0
+
+
+def _load(settings: Settings, path: Path) -> tuple[CampaignSpec, ...] | None:
+    """The campaigns of the file at ``path``; None when it is wrong (each problem on
+    stderr)."""
+    from bot.campaigns_file import CampaignsFileError, load_campaigns
+
+    try:
+        return load_campaigns(
+            path,
+            default_locale=settings.default_locale,
+            default_campaign=settings.default_campaign,
+        )
+    except CampaignsFileError as exc:
+        for error in exc.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(f"{path}: refused, nothing applied ({len(exc.errors)} problem(s))", file=sys.stderr)
+        return None
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """``together-bot campaigns ...`` on the configured database (migrated first)."""
     from storage.db import Database
     from storage.migrate import upgrade
+
+    if args.action == "load" and args.check:
+        specs = _load(settings, args.file)
+        if specs is None:
+            return 2
+        print(f"{args.file}: {len(specs)} campaign(s), all valid", file=sys.stdout)
+        return 0
 
     async def go() -> int:
         db = Database(settings.resolved_database_url)

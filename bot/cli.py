@@ -427,12 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level)
     if args.command == "run":
+        from bot.campaigns_file import CampaignsFileError
         from bot.facts import FactsError
 
         try:
             run(settings)
         except FactsError as exc:  # the file operators edit: say what is wrong, no traceback
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except CampaignsFileError as exc:  # likewise, every problem of the file
+            for error in exc.errors:
+                print(f"error: {error}", file=sys.stderr)
+            print("the bot did not start: correct CAMPAIGNS_FILE", file=sys.stderr)
             return 2
     elif args.command == "db":
         db_upgrade(settings)

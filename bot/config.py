@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     facts_file: Path | None = Field(
         default=None, description="The facts data file (default: the packaged bot/facts/facts.json)"
     )
+    # Partner campaigns as data (TOML; format in the README, section Partner campaigns):
+    # checked when the bot is built, created or brought to the file's values at start.
+    campaigns_file: Path | None = None
 
     # Telegram
     telegram_bot_token: SecretStr | None = None
@@ -132,7 +135,12 @@ class Settings(BaseSettings):
     max_turns_in_flight: int = Field(default=500, ge=0)
 
     @field_validator(
-        "telegram_bot_token", "slack_bot_token", "slack_app_token", "facts_file", mode="before"
+        "telegram_bot_token",
+        "slack_bot_token",
+        "slack_app_token",
+        "facts_file",
+        "campaigns_file",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

@@ -1,5 +1,6 @@
-"""Partner campaigns: created, listed, read and disabled by operators; each with its
-pledge texts, milestones, open dates and count.
+"""Partner campaigns: created, edited, listed, read, disabled and enabled by operators,
+or brought to a campaigns file's values at start; each with its pledge texts,
+milestones, open dates and count.
 
 A campaign is never deleted: its pledges and count stay (a disabled campaign's link
 offers the default pledge, its badge still shows its count).
@@ -10,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -94,6 +96,56 @@ def _check_text(what: str, text: str, limit: int) -> str:
     return text
 
 
+def check_name(name: str) -> str:
+    """A campaign's name in one language, stripped: one line, 1 to ``NAME_MAX``."""
+    if "\n" in name.strip():
+        raise CampaignError("the name is one line")
+    return _check_text("name", name, NAME_MAX)
+
+
+def check_pledge_text(text: str) -> str:
+    """A pledge's text in one language, stripped: 1 to ``PLEDGE_TEXT_MAX`` characters."""
+    return _check_text("pledge text", text, PLEDGE_TEXT_MAX)
+
+
+def check_milestone(threshold: int) -> int:
+    if threshold < 1:
+        raise CampaignError(f"a milestone is a number of pledges, 1 or more: not {threshold}")
+    return threshold
+
+
+def check_dates(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    """Aware dates, the end after the start; :class:`CampaignError` otherwise."""
+    for moment in (starts_at, ends_at):
+        if moment is not None and moment.tzinfo is None:
+            raise CampaignError("campaign dates carry their time zone")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise CampaignError("the campaign ends before it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSpec:
+    """A campaign as a campaigns file states it (see :func:`apply_campaigns`).
+
+    Args:
+        id: the campaign's id.
+        title: locale -> name (checked, stripped).
+        pledge_text: locale -> text (checked, stripped); None: the catalogs' pledge.
+        milestones: pledge counts to celebrate (the unreached ones not listed go).
+        starts_at: when the pledge opens (aware); None: at once.
+        ends_at: when it closes (aware); None: never.
+        active: False: disabled.
+    """
+
+    id: str
+    title: dict[str, str]
+    pledge_text: dict[str, str] | None = None
+    milestones: tuple[int, ...] = ()
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    active: bool = True
+
+
 async def add_campaign(
     db: Database,
     campaign_id: str,
@@ -116,26 +168,15 @@ async def add_campaign(
     check_id(campaign_id)
     if not title:
         raise CampaignError("a campaign needs a name")
-    for name in title.values():
-        if "\n" in name.strip():
-            raise CampaignError("the name is one line")
-    names = {locale: _check_text("name", name, NAME_MAX) for locale, name in title.items()}
+    names = {locale: check_name(name) for locale, name in title.items()}
     texts = (
-        {
-            locale: _check_text("pledge text", text, PLEDGE_TEXT_MAX)
-            for locale, text in pledge_text.items()
-        }
+        {locale: check_pledge_text(text) for locale, text in pledge_text.items()}
         if pledge_text
         else None
     )
-    bad = [threshold for threshold in milestones if threshold < 1]
-    if bad:
-        raise CampaignError(f"a milestone is a number of pledges, 1 or more: not {bad[0]}")
-    for moment in (starts_at, ends_at):
-        if moment is not None and moment.tzinfo is None:
-            raise CampaignError("campaign dates carry their time zone")
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        raise CampaignError("the campaign ends before it starts")
+    for threshold in milestones:
+        check_milestone(threshold)
+    check_dates(starts_at, ends_at)
     async with db.transaction() as session:
         inserted = await session.execute(
             db.insert(Campaign)
@@ -156,8 +197,185 @@ async def add_campaign(
             session.add(Milestone(campaign_id=campaign_id, threshold=threshold))
 
 
+_KEEP: Any = object()  # edit_campaign: this field as it is
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
+
+
+async def edit_campaign(
+    db: Database,
+    campaign_id: str,
+    *,
+    title: dict[str, str] | None = None,
+    pledge_text: dict[str, str] | None = None,
+    add_milestones: tuple[int, ...] = (),
+    drop_milestones: tuple[int, ...] = (),
+    starts_at: datetime | None = _KEEP,
+    ends_at: datetime | None = _KEEP,
+) -> bool:
+    """Change what is given of a campaign, nothing else; False when there is no such
+    campaign, :class:`CampaignError` when the result would be wrong (nothing changed).
+
+    Args:
+        title: locale -> name, each replacing that language's name (others stay).
+        pledge_text: locale -> text, each replacing that language's text (others stay;
+            a campaign on the catalogs' pledge gets only these).
+        add_milestones: pledge counts to celebrate, added (present ones are kept).
+        drop_milestones: milestones not reached yet to remove; a reached one stays, and
+            asking to drop it is refused.
+        starts_at: the new opening (None: at once); not given: unchanged.
+        ends_at: the new closing (None: never); not given: unchanged.
+    """
+    names = {locale: check_name(name) for locale, name in (title or {}).items()}
+    texts = {locale: check_pledge_text(text) for locale, text in (pledge_text or {}).items()}
+    for threshold in (*add_milestones, *drop_milestones):
+        check_milestone(threshold)
+    async with db.transaction() as session:
+        # Locked on PostgreSQL: two edits at once both land, neither undoes the other.
+        row = (
+            await session.execute(
+                select(Campaign).where(col(Campaign.id) == campaign_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return False
+        starts = _aware(row.starts_at) if starts_at is _KEEP else starts_at
+        ends = _aware(row.ends_at) if ends_at is _KEEP else ends_at
+        check_dates(starts, ends)
+        reached = {
+            int(threshold): moment
+            for threshold, moment in await session.execute(
+                select(col(Milestone.threshold), col(Milestone.reached_at)).where(
+                    col(Milestone.campaign_id) == campaign_id
+                )
+            )
+        }
+        for threshold in drop_milestones:
+            if reached.get(threshold) is not None:
+                raise CampaignError(f"the milestone {threshold} is reached: it stays")
+        if names:
+            row.title = {**(row.title or {}), **names}  # a new dict: the ORM sees the change
+        if texts:
+            row.pledge_text = {**(row.pledge_text or {}), **texts}
+        row.starts_at, row.ends_at = starts, ends
+        for threshold in sorted(set(add_milestones) - set(reached)):
+            await session.execute(
+                db.insert(Milestone)
+                .values(campaign_id=campaign_id, threshold=threshold)
+                .on_conflict_do_nothing()
+            )
+        if drop_milestones:
+            await session.execute(
+                delete(Milestone).where(
+                    col(Milestone.campaign_id) == campaign_id,
+                    col(Milestone.threshold).in_(drop_milestones),
+                    col(Milestone.reached_at).is_(None),
+                )
+            )
+    return True
+
+
+async def apply_campaigns(db: Database, specs: tuple[CampaignSpec, ...]) -> dict[str, str]:
+    """Bring every campaign of ``specs`` to its values, in one transaction: created when
+    missing, else its name, pledge texts, dates and ``active`` replaced, its milestones
+    the given ones plus those already reached. Campaigns not in ``specs`` are left alone.
+
+    Idempotent, and safe when several replicas apply the same file at once (PostgreSQL:
+    ``INSERT .. ON CONFLICT``, rows taken in id order); a campaign already as stated is
+    not written at all.
+
+    Returns:
+        id -> ``created``, ``updated`` or ``unchanged``.
+    """
+    ordered = sorted(specs, key=lambda spec: spec.id)
+    ids = [spec.id for spec in ordered]
+    outcome: dict[str, str] = {}
+    async with db.transaction() as session:
+        rows = {
+            row.id: row
+            for row in (
+                await session.execute(select(Campaign).where(col(Campaign.id).in_(ids)))
+            ).scalars()
+        }
+        reached: dict[str, dict[int, bool]] = {}
+        for campaign_id, threshold, moment in await session.execute(
+            select(
+                col(Milestone.campaign_id), col(Milestone.threshold), col(Milestone.reached_at)
+            ).where(col(Milestone.campaign_id).in_(ids))
+        ):
+            reached.setdefault(str(campaign_id), {})[int(threshold)] = moment is not None
+        for spec in ordered:
+            row = rows.get(spec.id)
+            same = row is not None and (
+                dict(row.title or {}),
+                dict(row.pledge_text) if row.pledge_text else None,
+                bool(row.active),
+                _aware(row.starts_at),
+                _aware(row.ends_at),
+            ) == (spec.title, spec.pledge_text, spec.active, spec.starts_at, spec.ends_at)
+            if not same:
+                insert = db.insert(Campaign).values(
+                    id=spec.id,
+                    title=spec.title,
+                    pledge_text=spec.pledge_text,
+                    active=spec.active,
+                    created_at=utcnow(),
+                    starts_at=spec.starts_at,
+                    ends_at=spec.ends_at,
+                )
+                await session.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["id"],
+                        set_={
+                            name: insert.excluded[name]
+                            for name in ("title", "pledge_text", "active", "starts_at", "ends_at")
+                        },
+                    )
+                )
+            have = reached.get(spec.id, {})
+            wanted = set(spec.milestones)
+            added = sorted(wanted - set(have))
+            dropped = sorted(
+                t for t, was_reached in have.items() if not was_reached and t not in wanted
+            )
+            for threshold in added:
+                await session.execute(
+                    db.insert(Milestone)
+                    .values(campaign_id=spec.id, threshold=threshold)
+                    .on_conflict_do_nothing()
+                )
+            if dropped:
+                await session.execute(
+                    delete(Milestone).where(
+                        col(Milestone.campaign_id) == spec.id,
+                        col(Milestone.threshold).in_(dropped),
+                        col(Milestone.reached_at).is_(None),
+                    )
+                )
+            outcome[spec.id] = (
+                "created"
+                if row is None
+                else "unchanged"
+                if same and not added and not dropped
+                else "updated"
+            )
+    return outcome
+
+
+async def enable_campaign(db: Database, campaign_id: str) -> bool:
+    """Open a disabled campaign's pledge again; False when there is no such campaign."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Campaign).where(col(Campaign.id) == campaign_id).values(active=True)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def disable_campaign(db: Database, campaign_id: str) -> bool:
-    """Close a campaign's pledge for good; False when there is no such campaign."""
+    """Close a campaign's pledge (until enabled again); False when there is no such
+    campaign."""
     async with db.transaction() as session:
         result = await session.execute(
             update(Campaign).where(col(Campaign.id) == campaign_id).values(active=False)

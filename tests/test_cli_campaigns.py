@@ -241,3 +241,97 @@ def test_the_command_line(
     assert ["uni-geneva", "0", "0", "0"] in [
         line.split() for line in capsys.readouterr().out.splitlines()
     ]
+
+
+# -- edit and enable ------------------------------------------------------------------
+async def test_edit_changes_only_what_is_given(
+    bot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["add", "osaka", "--name", "Osaka Welcome", "--milestone", "50"]
+    argv += ["--pledge-text", "en=Osaka welcomes.", "--pledge-text", "ja=大阪は歓迎します。"]
+    argv += ["--starts", "2027-01-01", "--ends", "2027-12-31"]
+    assert (await _run(bot, bot.settings, argv))[0] == 0
+    before = await find_campaign(bot.deps.db, "osaka")
+    assert before is not None
+
+    code, out = await _run(bot, bot.settings, ["edit", "osaka", "--pledge-text", "ja=新しい誓い"])
+    assert code == 0, capsys.readouterr().err
+    assert "campaign osaka changed (within 30 seconds on a running bot)" in out
+    after = await find_campaign(bot.deps.db, "osaka")
+    assert after is not None
+    assert after.pledge_text == {"en": "Osaka welcomes.", "ja": "新しい誓い"}
+    assert (after.title, after.milestones, after.starts_at, after.ends_at, after.active) == (
+        before.title,
+        before.milestones,
+        before.starts_at,
+        before.ends_at,
+        before.active,
+    )
+
+    assert (await _run(bot, bot.settings, ["edit", "osaka", "--ends", "2028-03-31"]))[0] == 0
+    assert (await _run(bot, bot.settings, ["edit", "osaka", "--name", "Osaka"]))[0] == 0
+    edited = await find_campaign(bot.deps.db, "osaka")
+    assert edited is not None
+    assert edited.ends_at == datetime(2028, 4, 1, tzinfo=UTC)
+    assert edited.title == {"en": "Osaka"}
+    assert (edited.starts_at, edited.pledge_text, edited.milestones) == (
+        before.starts_at,
+        after.pledge_text,
+        before.milestones,
+    )
+
+
+async def test_edit_keeps_reached_milestones(bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["add", "geneva", "--name", "Geneva", "--milestone", "1", "--milestone", "100"]
+    assert (await _run(bot, bot.settings, argv))[0] == 0
+    await (await _pledge(bot, "first", "pledge-geneva")).tap("I take the pledge")
+    found = await find_campaign(bot.deps.db, "geneva")
+    assert found is not None
+    reached = found.milestones[1]
+    assert reached is not None
+
+    assert (await _run(bot, bot.settings, ["edit", "geneva", "--drop-milestone", "1"]))[0] == 2
+    assert "the milestone 1 is reached: it stays" in capsys.readouterr().err
+    argv = ["edit", "geneva", "--drop-milestone", "100", "--milestone", "500", "--milestone", "1"]
+    assert (await _run(bot, bot.settings, argv))[0] == 0
+    found = await find_campaign(bot.deps.db, "geneva")
+    assert found is not None and found.milestones == {1: reached, 500: None}
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "reason"),
+    [
+        (["edit", "osaka", "--ends", "2026-12-31"], 2, "ends before it starts"),
+        (["edit", "osaka", "--pledge-text", "xx=Hi"], 2, "no language 'xx'"),
+        (["edit", "osaka", "--pledge-text", "fr=  "], 2, "the pledge text is empty"),
+        (["edit", "osaka", "--name", "a" * 81], 2, "longer than 80"),
+        (["edit", "osaka"], 2, "nothing to change"),
+        (["edit", "nowhere", "--name", "x"], 1, "no campaign nowhere"),
+        (["enable", "nowhere"], 1, "no campaign nowhere"),
+    ],
+)
+async def test_a_wrong_edit_changes_nothing(
+    bot: Bot, argv: list[str], code: int, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["add", "osaka", "--name", "Osaka", "--pledge-text", "en=Osaka welcomes."]
+    assert (await _run(bot, bot.settings, [*add, "--starts", "2027-01-01"]))[0] == 0
+    before = await find_campaign(bot.deps.db, "osaka")
+    assert (await _run(bot, bot.settings, argv))[0] == code
+    assert reason in capsys.readouterr().err
+    assert await find_campaign(bot.deps.db, "osaka") == before
+
+
+async def test_a_disabled_campaign_enabled_again(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(bot.deps.rarely, "_clock", clock)
+    argv = ["add", "lisbon", "--name", "Lisbon", "--pledge-text", "en=Lisbon stands with you."]
+    assert (await _run(bot, bot.settings, argv))[0] == 0
+    assert (await _run(bot, bot.settings, ["disable", "lisbon"]))[0] == 0
+    closed = await _pledge(bot, "early", "pledge-lisbon")
+    assert "no longer open" in closed.text
+    code, out = await _run(bot, bot.settings, ["enable", "lisbon"])
+    assert code == 0
+    assert out == "campaign lisbon enabled (within 30 seconds on a running bot)\n"
+    clock.now += 30
+    opened = await _pledge(bot, "later", "pledge-lisbon")
+    assert "Lisbon stands with you." in opened.text and "no longer open" not in opened.text
