@@ -19,7 +19,12 @@ class Settings(BaseSettings):
     """All configuration of one running bot."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # A refused setting's error would otherwise print every input, tokens included.
+        hide_input_in_errors=True,
     )
 
     # Web server (web chat, webhooks, dashboard, feeds, health)

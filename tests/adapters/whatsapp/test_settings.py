@@ -46,3 +46,9 @@ def test_enabled_without_a_verified_webhook_refuses_to_start(
 ) -> None:
     with pytest.raises(ValidationError, match=named):
         settings(whatsapp_token="EAAG", whatsapp_phone_id="1055", **given)
+
+
+def test_the_refusal_never_prints_the_token() -> None:
+    with pytest.raises(ValidationError) as refused:
+        settings(whatsapp_token="tok3nSECRETvalue", whatsapp_phone_id="1055")
+    assert "tok3n" not in str(refused.value)  # not even its first characters

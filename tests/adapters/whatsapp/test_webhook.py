@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.adapters.whatsapp.webhook import MAX_BODY_BYTES
+from bot.core.admission import Admission
 from storage.db import Database
 from storage.models import Participant, ProcessedEvent
 from tests.adapters.whatsapp.conftest import WEBHOOK, Phone
@@ -138,3 +140,34 @@ async def test_a_delivery_of_several_messages_handles_each_in_order(
         "15550123456",
         "15550999999",
     ]
+
+
+async def test_too_many_turns_in_flight_is_503_and_meta_s_redelivery_is_handled_once(
+    phone: Phone, db: Database
+) -> None:
+    phone.bot.core.admission = Admission(1)
+    person = phone.person(WA_ID)
+    delivery = phone.hooks.text(WA_ID, "/pledge")
+    async with phone.bot.core.admission.admit():  # the one place is taken
+        refused = await phone.post(delivery)
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert await nothing_happened(phone, db)
+    assert await person.deliver(delivery)  # Meta delivers it again: the pledge
+    assert await person.deliver(delivery) == []  # and only once
+
+
+async def test_a_failed_turn_is_500_so_meta_redelivers_it(
+    phone: Phone, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = phone.person(WA_ID)
+    delivery = phone.hooks.text(WA_ID, "hello")
+    route = phone.bot.core.router.route
+
+    async def broken(turn: object) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(phone.bot.core.router, "route", broken)
+    assert (await phone.post(delivery)).status_code == 500
+    assert await count(db, ProcessedEvent) == 0  # rolled back with the turn
+    monkeypatch.setattr(phone.bot.core.router, "route", route)
+    assert await person.deliver(delivery)  # the redelivery is handled
