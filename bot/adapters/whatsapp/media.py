@@ -2,8 +2,9 @@
 
 ``GET /<media id>`` (Graph) says where the file is and its size; that URL is fetched
 with the access token, counted as it arrives and cut off past the limit. The token goes
-only over HTTPS, or to the host of ``WHATSAPP_API_URL`` itself (a test server), never
-in clear text to a host Graph did not stand for.
+only over HTTPS, or as ``WHATSAPP_API_URL`` itself is reached (a test server on
+loopback), never in clear text to another host; a redirect to another host drops it
+(httpx).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class WhatsAppFetcher:
     def __init__(self, client: WhatsApp, session: httpx.AsyncClient, api_url: str) -> None:
         self.client = client
         self.session = session
-        self._api_host = urlsplit(api_url).hostname
+        api = urlsplit(api_url)
+        self._api_origin = (api.scheme, api.hostname)
 
     async def __call__(self, ref: MediaRef, max_bytes: int) -> bytes:
         """The content of one file.
@@ -56,14 +58,14 @@ class WhatsAppFetcher:
         if isinstance(found.file_size, int) and found.file_size > cap:
             raise MediaRefused(Refusal.TOO_LARGE)
         parts = urlsplit(found.url)
-        if not (parts.scheme == "https" or parts.hostname == self._api_host):
+        if not (parts.scheme == "https" or (parts.scheme, parts.hostname) == self._api_origin):
             raise FetchFailed("untrusted media URL", transient=False)
         return await self._download(found.url, cap)
 
     async def _download(self, url: str, cap: int) -> bytes:
         data = bytearray()
         try:
-            async with self.session.stream("GET", url, follow_redirects=False) as response:
+            async with self.session.stream("GET", url, follow_redirects=True) as response:
                 if response.status_code != 200:
                     passing = response.status_code >= 500 or response.status_code == 429
                     raise FetchFailed(f"HTTP {response.status_code}", transient=passing)

@@ -79,3 +79,12 @@ async def test_a_photo_over_the_limit_is_never_downloaded_nor_kept(phone: Phone)
     assert "download" not in [c.endpoint for c in phone.api.all_calls]
     assert phone.bot.core.media is not None
     assert phone.bot.deps.media.files_of(phone.bot.core.media.owner("whatsapp", WA_ID)) == []
+
+
+async def test_the_token_never_goes_in_clear_text_to_another_host(phone: Phone) -> None:
+    phone.api.add_media("8", b"x")
+    elsewhere = WhatsAppFetcher(phone.adapter.client, phone.adapter.http, "https://graph.example")
+    with pytest.raises(FetchFailed) as refused:  # the fake's URL is http://127.0.0.1
+        await elsewhere(photo("8"), 1000)
+    assert not refused.value.transient
+    assert "download" not in [c.endpoint for c in phone.api.all_calls]
