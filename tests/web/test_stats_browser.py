@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from bot.app import Bot
 from bot.cli import add_moderator
 from bot.review.login_links import create_login_link
@@ -13,7 +15,12 @@ from tests.web.test_accessibility import severe_violations
 from tests.web.test_stats import seed
 
 
-async def test_charts_render_in_chromium_with_the_table_beside_them(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("locale", ["en", "ar"])
+async def test_charts_render_in_chromium_with_the_table_beside_them(  # type: ignore[no-untyped-def]
+    page_factory, bot: Bot, locale: str
+) -> None:
+    bot.deps.settings.moderation_locale = locale  # the dashboard reads it per request
+    rtl = locale == "ar"
     await seed(bot)
     await add_moderator(bot.deps.db, "lea", "lead", [])
     path = urlsplit(await create_login_link(bot.deps, "lea")).path
@@ -21,9 +28,9 @@ async def test_charts_render_in_chromium_with_the_table_beside_them(page_factory
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     await page.goto(path)
-    await page.get_by_role("button", name="Sign in as lea").click()
+    await page.locator("main button[type=submit]").click()  # "Sign in as lea"
     await page.wait_for_url("**/moderation")
-    await page.get_by_role("link", name="Stats").click()
+    await page.locator('header a[href="/moderation/stats"]').click()
     await page.wait_for_url("**/moderation/stats")
     base = page.url.removesuffix("/moderation/stats")
 
@@ -40,9 +47,13 @@ async def test_charts_render_in_chromium_with_the_table_beside_them(page_factory
         # Its accessible name is the chart's title, and the table's caption says the same.
         title = await chart.locator("title").first.text_content()
         assert title and title == await table.locator("caption").text_content()
-        # Beside it (wide screen): side by side, not one under the other.
+        # Beside it (wide screen): after it in the reading direction, on the same row.
         table_box = await table.bounding_box()
-        assert table_box is not None and table_box["x"] >= box["x"] + box["width"]
+        assert table_box is not None and table_box["y"] < box["y"] + box["height"]
+        if rtl:
+            assert table_box["x"] + table_box["width"] <= box["x"]
+        else:
+            assert table_box["x"] >= box["x"] + box["width"]
     bars = page.locator("#chart-funnel rect.bar")
     assert await bars.count() == 4
     widths = [(await bars.nth(i).bounding_box() or {"width": 0})["width"] for i in range(4)]
@@ -52,7 +63,7 @@ async def test_charts_render_in_chromium_with_the_table_beside_them(page_factory
 
     # The period selector is a plain GET form.
     await page.select_option("select[name=days]", "7")
-    await page.get_by_role("button", name="Show").click()
+    await page.locator("#stats-filters button").click()
     await page.wait_for_url("**/moderation/stats?*days=7*")
     assert await page.locator("#chart-pledges circle").count() == 7 * 2  # two campaigns
 
