@@ -22,7 +22,6 @@ What the database can say truthfully, and what it cannot:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -303,7 +302,3 @@ async def decision_times(session: AsyncSession, period: Period) -> DecisionTimes
         p90=await percentile(0.9),
         buckets=tuple(counts[index] for index in range(len(BUCKETS))),
     )
-
-
-def series_total(days: Sequence[date], per_day: dict[date, int]) -> int:
-    return sum(per_day.get(day, 0) for day in days)

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.dates import format_skeleton, format_timedelta
 from babel.numbers import format_percent
@@ -58,7 +60,9 @@ PATH = STATS_PATH
 EXPORT_PATH = f"{PATH}/pledges.csv"
 LINES_MAX = 5  # campaigns drawn one by one; the others are summed in one line
 BARS_MAX = 12  # languages or countries drawn one by one; the others in one bar
-CAMPAIGN_ID_MAX = 48
+# What a campaign id may look like (storage.campaigns.check_id is stricter): anything else
+# asked for is no campaign, and never reaches a header.
+CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,48}")
 
 UI: dict[str, str] = {
     "heading": N_("Stats"),
@@ -160,13 +164,14 @@ class StatsPage:
         if who is None:
             return board._to_sign_in(request)
         params = request.query_params
-        days = int(params["days"]) if params.get("days", "") in {str(d) for d in PERIODS} else 0
-        days = days or DEFAULT_DAYS
-        asked = params.get("campaign", "")[: CAMPAIGN_ID_MAX + 1] or None
+        days = next((d for d in PERIODS if params.get("days") == str(d)), DEFAULT_DAYS)
+        asked = params.get("campaign") or None
         if isinstance(who, SignedInPartner):
             if asked is not None and asked != who.partner.campaign_id:
                 return board._message_page(request, "refused", 403)
             return who, who.partner.campaign_id, days
+        if asked is not None and not CAMPAIGN_ID.fullmatch(asked):
+            return RedirectResponse(f"{PATH}?days={days}", status_code=303)
         return who, asked, days
 
     async def page(self, request: Request) -> Response:
@@ -187,7 +192,7 @@ class StatsPage:
         with board.deps.translator.use(board.locale) as locale:
             context = _context(stats, campaign, days, locale, partner=partner)
             context["export"] = (
-                f"{EXPORT_PATH}?campaign={campaign}&days={days}"
+                f"{EXPORT_PATH}?{urlencode({'campaign': campaign, 'days': days})}"
                 if campaign is not None
                 and (partner or (isinstance(who, SignedIn) and who.moderator.role is Role.LEAD))
                 else None

@@ -146,6 +146,9 @@ async def test_the_campaign_filter_and_its_csv(bot: Bot, client: httpx.AsyncClie
     assert "identity" not in download.text and "acme-0" not in download.text
     unknown = await client.get("/moderation/stats", params={"campaign": "nope"})
     assert unknown.status_code == 303
+    # Not a campaign id: never in the file name's header.
+    odd = await client.get("/moderation/stats/pledges.csv", params={"campaign": 'a"\r\nX: y'})
+    assert odd.status_code == 303 and "x" not in odd.headers
 
 
 async def test_a_moderator_sees_the_numbers_but_downloads_nothing(
