@@ -165,7 +165,8 @@ def parse_message(message: Mapping[str, Any], names: Mapping[str, str | None]) -
         return _media(kind, content, base)
     if kind in ("reaction", "system", "request_welcome", "errors"):
         return Ignored(kind)
-    return Inbound(kind=InboundKind.UNSUPPORTED, args=_UNSUPPORTED_NAMES.get(kind, kind), **base)
+    tag = _UNSUPPORTED_NAMES.get(kind, kind)[:32]  # a type name from the payload: bounded
+    return Inbound(kind=InboundKind.UNSUPPORTED, args=tag, **base)
 
 
 def _profile_name(contact: Mapping[str, Any]) -> str | None:
