@@ -15,11 +15,12 @@ from bot.core.delivery import (
     TransientError,
     Unreachable,
 )
-from bot.core.events import Choice, Outgoing
+from bot.core.events import Choice, MediaKind, MediaRef, Outgoing
 from storage.db import Database
 from storage.models import Participant
 from tests.adapters.whatsapp.conftest import Phone
 from tests.fakes.whatsapp_api import text_of
+from tests.media_samples import jpeg_with_gps
 
 WA_ID = "15550123456"
 
@@ -82,3 +83,18 @@ async def test_an_undeliverable_reply_marks_the_person_unreachable(
     async with db.transaction() as session:
         participant = (await session.execute(select(Participant))).scalar_one()
     assert participant.reachable is False
+
+
+async def test_a_file_of_the_media_store_is_uploaded_then_sent_by_its_id(phone: Phone) -> None:
+    intake = phone.bot.core.media
+    assert intake is not None
+    ref, _notes = await intake.keep(jpeg_with_gps(), owner=intake.owner("whatsapp", WA_ID))
+    assert ref is not None
+    message = Outgoing("Your photo, as moderators will see it.", media=(ref,))
+    assert await phone.adapter.sender.send(WA_ID, message) is not None
+    [upload] = phone.api.calls("media")
+    image, text = phone.api.calls("messages")
+    assert image.params["type"] == "image" and image.params["image"]["id"] == upload.params["id"]
+    assert text_of(text) == "Your photo, as moderators will see it."
+    gone = Outgoing("", media=(MediaRef(MediaKind.PHOTO, "AgACAgQ-telegram-file-id"),))
+    assert await phone.adapter.sender.send(WA_ID, gone) is None  # not ours: skipped
