@@ -256,7 +256,7 @@ def _context(
         "stats_path": PATH,
         "campaign": campaign,
         "campaign_name": names.get(campaign, campaign) if campaign else None,
-        "campaigns": list(names.items()),
+        "campaigns": [] if partner else list(names.items()),  # theirs only, for a partner
         "days": days,
         "periods": [(d, period_label(d, locale)) for d in PERIODS],
         "pledges": _pledges(stats, campaign, names, locale, rtl),

@@ -209,7 +209,7 @@ async def test_a_partner_lead_sees_their_campaign_and_nothing_else(
     [(svg, _table)] = chart_pairs(html)  # their pledges, and no story's number
     assert "Acme Relief" in html and "Signed in as pia" in html
     assert sorted(chart_numbers(svg).values()) == ["0"] * 29 + ["3"]
-    assert 'name="campaign"' not in html  # no campaign to choose
+    assert 'name="campaign"' not in html and "together" not in html  # no other campaign
     for hidden in ("Story funnel", "Stories by", "Moderation time", "/moderation/thanks"):
         assert hidden not in html
     assert 'href="/moderation"' not in html.replace('href="/moderation/stats', "")
