@@ -34,6 +34,7 @@ from bot.adapters.telegram.parsing import PLATFORM as TELEGRAM
 from bot.adapters.telegram.wiring import build_telegram
 from bot.adapters.webchat import WebChat
 from bot.adapters.whatsapp import WhatsAppAdapter, build_whatsapp
+from bot.announce import MilestoneBroadcast
 from bot.campaigns_file import load_campaigns
 from bot.config import Settings
 from bot.core.admission import BUSY_TEXT, Busy
@@ -189,7 +190,8 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         database,
         {webchat.platform: webchat, "feed": FeedPublisher()},
         wakeup=deps.outbox_wakeup,
-        renderer=delivery.render,
+        # Milestone announcements rendered here; the rest by moderation's renderer.
+        renderer=MilestoneBroadcast(deps).renderer(delivery.render),
         after_send=delivery.after_send,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         metrics=core.metrics,

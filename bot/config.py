@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # Delivery: how long a process may hold a message it is sending (a reply right after
     # its turn, an outbox row) before another replica takes it over after a crash.
     outbox_lease_seconds: int = Field(default=30, ge=1)
+    # Milestone announcements fall due at this many messages a second in all (every
+    # replica together), leaving room under Telegram's 30 a second for replies.
+    broadcast_per_second: float = Field(default=20.0, gt=0)
 
     # Admission control: at most this many turns in flight in one process (0: no bound);
     # beyond it, a kind "try again in a moment" (HTTP 503 with Retry-After).

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from bot.announce import MilestoneBroadcast
 from bot.core.deps import Deps
 from bot.core.dialog import PARKED
 from bot.core.events import Choice, Outgoing
@@ -78,6 +79,7 @@ LEADER_JOBS = (
     "retention",
     "sla_alerts",
     "moderators_digest",
+    "milestone_broadcast",
 )
 
 
@@ -186,6 +188,8 @@ class Scheduler:
         self.deps = deps
         self.review = review or ReviewService(deps)
         self.moderators = ModeratorNotices(deps)
+        self.announcer = MilestoneBroadcast(deps)
+        self._kicks: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
         # None on SQLite: one process, which always runs the jobs.
         self.lock = SchedulerLock(deps.db) if deps.db.is_postgres else None
@@ -206,6 +210,8 @@ class Scheduler:
         self._scheduler = scheduler
         # Every replica's own dispatcher: not a job of the lock's holder.
         scheduler.add_job(self.deps.outbox_wakeup.set, "interval", minutes=1, id="outbox_nudge")
+        with contextlib.suppress(RuntimeError):  # no loop: no kicks (the job still runs)
+            self._kicks = asyncio.get_running_loop().create_task(self._on_milestone())
         if self.lock is None:
             self._add_leader_jobs()
         else:
@@ -225,6 +231,9 @@ class Scheduler:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        if self._kicks is not None:
+            self._kicks.cancel()
+            self._kicks = None
         if self.lock is not None and self._release is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -291,6 +300,7 @@ class Scheduler:
             "retention": (self.purge, {"hours": 1}),
             "sla_alerts": (self.moderators.alert_sla, {"minutes": 5}),
             "moderators_digest": (self.moderators.send_digest, {"minutes": 15}),
+            "milestone_broadcast": (self.broadcast_milestones, {"minutes": 1}),
         }
         for job_id, (job, interval) in every.items():
             scheduler.add_job(
@@ -302,6 +312,8 @@ class Scheduler:
                 coalesce=True,
                 replace_existing=True,
             )
+        # A broadcast cut short (a crash, a new leader) goes on at once, not a minute on.
+        scheduler.modify_job("milestone_broadcast", next_run_time=datetime.now(UTC))
 
     def _remove_leader_jobs(self) -> None:
         if self._scheduler is None:
@@ -470,6 +482,29 @@ class Scheduler:
 
     def _locale(self, participant: Participant) -> str:
         return participant.locale or self.deps.translator.negotiate(participant.locale_hint)
+
+    async def broadcast_milestones(self, now: datetime | None = None) -> int:
+        """Queue the announcement of every milestone reached and not yet announced
+        (bot/announce.py); returns how many messages were queued.
+
+        Args:
+            now: when the first messages fall due (tests move it instead of waiting).
+        """
+        return await self.announcer.run(now)
+
+    async def _on_milestone(self) -> None:
+        """A pledge reached a milestone: the leader announces it at once, not at the
+        job's next minute (another replica's pledge waits for that minute)."""
+        wakeup = self.deps.milestone_wakeup
+        while True:
+            await wakeup.wait()
+            wakeup.clear()
+            if not self.leading:
+                continue
+            try:
+                await self.broadcast_milestones()
+            except Exception:
+                log.exception("milestone broadcast failed")
 
     async def sweep_pledges(self) -> None:
         """Repair counter drift and fire milestones a racing pledge may have missed."""

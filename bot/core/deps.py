@@ -26,6 +26,8 @@ class Deps:
     media_dir: Path
     # Set when outbox rows are added, so the dispatcher wakes at once instead of polling.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when a pledge reached a milestone, so the scheduler announces it at once.
+    milestone_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # Rows read on many turns that rarely change (a campaign's texts), kept a short while.
     rarely: RarelyChanging = field(default_factory=RarelyChanging)
 

@@ -15,6 +15,7 @@ from bot.core.turn import Turn
 from bot.handlers.countries import country_accept, country_prompt
 from bot.handlers.menu import start_link
 from bot.handlers.stories import NEXT as NEXT_STORY
+from bot.handlers.updates import updates_question
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, format_day
 from storage import pledges, reading
@@ -131,14 +132,16 @@ async def pledge_accept(turn: Turn) -> Result:
         )
         return Finish()
     if result.milestones:
-        turn.after_commit.append(lambda: _milestones(campaign, result.milestones))
+        turn.after_commit.append(lambda: _milestones(turn, campaign, result.milestones))
     turn.say(_("Thank you! Your pledge is counted."))
     return Next()
 
 
-async def _milestones(campaign: str, reached: tuple[int, ...]) -> None:
+async def _milestones(turn: Turn, campaign: str, reached: tuple[int, ...]) -> None:
     for threshold in reached:
         log.info("pledge milestone reached", extra={"campaign": campaign, "threshold": threshold})
+    # Committed: the scheduler's broadcast starts now, not at its next minute.
+    turn.deps.milestone_wakeup.set()
 
 
 def name_prompt(turn: Turn) -> Prompt:
@@ -184,14 +187,18 @@ async def thanks(turn: Turn) -> None:
         "any story published", lambda: reading.any_published(turn.session), keep=bool
     ):
         choices.append(Choice(NEXT_STORY, _("📖 Meet someone your pledge stands with")))
-    turn.say(
+    text = (
         _("Thank you for standing with refugees and migrants! 💛")
         + "\n"
         + await total_line(turn, campaign)
         + "\n"
-        + _("Share the pledge so more people join:"),
-        choices,
+        + _("Share the pledge so more people join:")
     )
+    # Once ever (until answered): whether to hear of the next milestone.
+    if (question := updates_question(turn)) is not None:
+        text += "\n\n" + question[0]
+        choices.extend(question[1])
+    turn.say(text, choices)
 
 
 def build_pledge_flow() -> Flow:

@@ -21,6 +21,7 @@ from bot.handlers import (
     story,
     story_form,
     thanks,
+    updates,
 )
 from bot.handlers.review import Review
 from bot.i18n import _
@@ -126,6 +127,7 @@ def build_router(review: Review, fact_book: FactBook) -> Router:
         "mystories": mystories.my_stories,
         "facts": show_facts,
         "unpledge": pledge.unpledge,
+        "updates": updates.updates_command,  # milestone updates: on, off, or the setting
         "language": ask_language,
         "privacy": show_privacy,
         "cancel": cancel,
@@ -166,4 +168,5 @@ def build_router(review: Review, fact_book: FactBook) -> Router:
 
     router.choice("thank", on_thank)  # a reader thanks a story's storyteller
     router.choice("thanks", thanks.on_switch)  # a storyteller turns thanks off or on
+    router.choice(updates.PREFIX, updates.on_updates_choice)  # milestone updates
     return router

@@ -385,6 +385,10 @@ class FakeTelegramApi:
         # Called with each call before it is answered; True drops it unanswered (a crash
         # test kills the bot there).
         self.before_answer: Callable[[Call], bool] | None = None
+        # Calls this says True to are held: recorded (status 0: never processed, so not
+        # a delivery), left unanswered until :meth:`release`.
+        self.hold_when: Callable[[Call], bool] | None = None
+        self._released = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -401,6 +405,7 @@ class FakeTelegramApi:
 
     async def close(self) -> None:
         self._closing.set()
+        self._released.set()
         self._new_updates.set()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -459,6 +464,23 @@ class FakeTelegramApi:
     def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` normally, after ``seconds``."""
         self._state.faults.setdefault(method.lower(), []).extend([Fault(delay=seconds)] * times)
+
+    def hold(self, predicate: Callable[[Call], bool]) -> None:
+        """Hold every later call ``predicate`` accepts: never processed, never answered
+        until :meth:`release` (as Telegram would be when the caller dies meanwhile)."""
+        self._released.clear()
+        self.hold_when = predicate
+
+    def release(self) -> None:
+        """Stop holding; the held calls are answered with an error (their caller is
+        gone, or tries again)."""
+        self.hold_when = None
+        self._released.set()
+
+    @property
+    def held(self) -> list[Call]:
+        """The calls held now (or held and released: status 0, never processed)."""
+        return [c for c in self._state.calls if c.status == 0 and c.result is _HELD]
 
     def add_file(self, file_id: str, content: bytes) -> None:
         """Make ``getFile`` and the file endpoint serve ``content`` for ``file_id``."""
@@ -525,6 +547,11 @@ class FakeTelegramApi:
             call.status = 0
             await self._record(call)
             return _error(500, "the caller is gone")
+        if self.hold_when is not None and token == self.token and self.hold_when(call):
+            call.status, call.result = 0, _HELD
+            await self._record(call)
+            await self._released.wait()
+            return _error(500, "held, never processed")
         await self._record(call)
         if fault is not None and fault.delay:
             with contextlib.suppress(TimeoutError):
@@ -650,6 +677,8 @@ def _true(_api: FakeTelegramApi, _params: Mapping[str, Any]) -> bool:
 def _webhook_info(_api: FakeTelegramApi, _params: Mapping[str, Any]) -> dict[str, Any]:
     return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
 
+
+_HELD = object()  # the result of a held call: it was never processed
 
 _HANDLERS: dict[str, Callable[[FakeTelegramApi, Mapping[str, Any]], Any]] = {
     "getme": lambda _api, _params: BOT_USER,

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.adapters.normalise import normalise_text
 from bot.adapters.slack import views
 from bot.adapters.slack.gate import gate
 from bot.adapters.slack.images import PublishedImages
@@ -64,7 +65,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 # Slash commands the core answers in the person's DM (slack-manifest.yml lists them).
-DM_COMMANDS = ("pledge", "stories", "facts")
+DM_COMMANDS = ("pledge", "stories", "facts", "updates")
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
 ERROR_MAX = 300
 
@@ -287,7 +288,8 @@ class SlackAdapter:
         self._spawn(f"home:{user}", lambda: self.publish_home(user))
 
     async def _on_dm_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """``/pledge``, ``/stories``, ``/facts``: the core's command, answered in the DM."""
+        """``/pledge``, ``/stories``, ``/facts``, ``/updates [on|off]``: the core's command,
+        answered in the DM."""
         user = str(body.get("user_id") or "")
         command = str(body.get("command") or "").removeprefix("/")
         if not user or command not in DM_COMMANDS:
@@ -295,7 +297,8 @@ class SlackAdapter:
             return
         key = interaction_key("cmd", body.get("trigger_id", ""), user)
         person = await self.people.person(user)
-        inbound = command_inbound(person, key, command)
+        args = normalise_text(str(body.get("text") or "")).strip()
+        inbound = command_inbound(person, key, command, args)
         if body.get("channel_name") == "directmessage":
             await self._accept_then_ack(ack, inbound)
             return

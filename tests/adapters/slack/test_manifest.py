@@ -27,6 +27,7 @@ def test_commands_shortcut_and_events_match_the_listeners() -> None:
         "/story",
         "/stories",
         "/facts",
+        "/updates",
     ]
     assert {c["command"] for c in features["slash_commands"]} == {
         f"/{command}" for command in (*DM_COMMANDS, "story")
