@@ -178,27 +178,12 @@ def moderators(settings: Settings, args: argparse.Namespace) -> int:
 
 
 # -- export and stats -------------------------------------------------------------
-# A spreadsheet runs a cell that starts with one of these as a formula: such a cell is
-# written with a leading apostrophe (OWASP's advice against CSV injection).
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """One CSV cell: empty for None, ``true``/``false``, a formula made plain text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
-
 async def write_export(
     db: Database, kind: ExportKind, filters: ExportFilter, out: TextIO, fmt: str
 ) -> int:
     """Write the export to ``out`` as its rows are read (CSV with a header line, or JSON
     Lines: one object per line). Returns how many rows were written."""
-    from storage.bulk_export import COLUMNS, export_rows
+    from storage.bulk_export import COLUMNS, csv_cell, export_rows
 
     columns = COLUMNS[kind]
     written = 0

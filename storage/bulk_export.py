@@ -133,6 +133,21 @@ class ExportFilter:
     campaigns: tuple[str, ...] = ()
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: such a cell is
+# written with a leading apostrophe (OWASP's advice against CSV injection).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell: empty for None, ``true``/``false``, a formula made plain text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
 def iso(moment: datetime | None) -> str | None:
     """A stored time as ISO 8601 in UTC."""
     return None if moment is None else aware(moment).isoformat()

@@ -18,10 +18,17 @@ import pytest
 from sqlalchemy import text, update
 from sqlmodel import col
 
-from bot.cli import csv_cell, headline_text, main, write_export
+from bot.cli import headline_text, main, write_export
 from moderation.actors import Storyteller
 from moderation.decisions import approve, erase, withdraw
-from storage.bulk_export import COLUMNS, ExportFilter, ExportKind, export_rows, headline
+from storage.bulk_export import (
+    COLUMNS,
+    ExportFilter,
+    ExportKind,
+    csv_cell,
+    export_rows,
+    headline,
+)
 from storage.db import Database
 from storage.models import Participant, Pledge, Story
 from storage.pledges import ensure_campaign, take_pledge, withdraw_pledge

@@ -46,10 +46,10 @@ def format_count(n: int, locale: str) -> str:
     """``12345`` -> ``12,345`` (en), ``12 345`` (fr), ``١٢٬٣٤٥`` (ar), as CLDR says."""
     system = numbering_system(locale)
     text = format_decimal(n, locale=babel_locale(locale), numbering_system=system)
-    return _native_digits(text, system)
+    return native_digits(text, system)
 
 
-def _native_digits(text: str, system: str) -> str:
+def native_digits(text: str, system: str) -> str:
     """ASCII digits written in the numbering system's own (Babel writes ASCII)."""
     digits = _DIGITS.get(system)
     return text.translate(str.maketrans("0123456789", digits)) if digits else text
@@ -61,7 +61,7 @@ def format_duration(waited: timedelta, locale: str) -> str:
     text = format_timedelta(
         max(waited, timedelta()), threshold=2, format="long", locale=babel_locale(locale)
     )
-    return _native_digits(text, numbering_system(locale))
+    return native_digits(text, numbering_system(locale))
 
 
 def format_day(moment: datetime, locale: str) -> str:
@@ -70,7 +70,7 @@ def format_day(moment: datetime, locale: str) -> str:
 
 def format_ago(moment: datetime, now: datetime, locale: str) -> str:
     text = format_timedelta(moment - now, add_direction=True, locale=babel_locale(locale))
-    return _native_digits(text, numbering_system(locale))
+    return native_digits(text, numbering_system(locale))
 
 
 def isolate(text: str, locale: str) -> str:

@@ -31,14 +31,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.cli import csv_cell
 from bot.i18n import N_, _, ngettext, pgettext
 from bot.i18n.formatting import (
-    _native_digits,
     babel_locale,
     country_name,
     format_count,
     format_duration,
+    native_digits,
     numbering_system,
 )
 from bot.i18n.translator import is_rtl
@@ -52,7 +51,7 @@ from bot.web.dashboard import (
     _language_label,
 )
 from moderation.states import Role
-from storage.bulk_export import COLUMNS, ExportFilter, ExportKind, export_rows
+from storage.bulk_export import COLUMNS, ExportFilter, ExportKind, csv_cell, export_rows
 from storage.models import utcnow
 from storage.stats import BUCKETS, DEFAULT_DAYS, PERIODS, Period, Stats, read_stats
 
@@ -133,13 +132,13 @@ def period_label(days: int, locale: str) -> str:
 def short_day(day: date, locale: str) -> str:
     """``Dec 6``, ``٦ ديسمبر``: a day in the locale's words and digits."""
     text = format_skeleton("MMMd", day, locale=babel_locale(locale))
-    return _native_digits(text, numbering_system(locale))
+    return native_digits(text, numbering_system(locale))
 
 
 def percent(share: float, locale: str) -> str:
     system = numbering_system(locale)
     text = format_percent(share, locale=babel_locale(locale), numbering_system=system)
-    return _native_digits(text, system)
+    return native_digits(text, system)
 
 
 class StatsPage:
@@ -215,7 +214,12 @@ class StatsPage:
             return self.dashboard._message_page(request, "refused", 403)
         period = Period.last_days(days, utcnow())
         filters = ExportFilter(since=period.since, until=period.until, campaigns=(campaign,))
-        rows = _csv(export_rows(self.dashboard.deps.db, ExportKind.PLEDGES, filters))
+        columns = COLUMNS[ExportKind.PLEDGES]
+        if isinstance(who, SignedInPartner):
+            # A first name was given to be shown among the supporters, not handed to
+            # an organisation: the partner's copy has counts and places, no names.
+            columns = tuple(name for name in columns if name != "name")
+        rows = _csv(export_rows(self.dashboard.deps.db, ExportKind.PLEDGES, filters), columns)
         name = f"pledges-{campaign}-{period.since.date().isoformat()}.csv"
         headers = {
             "Cache-Control": "no-store",
@@ -225,9 +229,10 @@ class StatsPage:
         return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-async def _csv(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+async def _csv(
+    rows: AsyncIterator[dict[str, Any]], columns: tuple[str, ...]
+) -> AsyncIterator[str]:
     """CSV lines as ``together-bot export`` writes them (a formula made plain text)."""
-    columns = COLUMNS[ExportKind.PLEDGES]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -397,7 +402,7 @@ def _bucket_labels(locale: str) -> list[str]:
         text = format_timedelta(
             timedelta(seconds=seconds), threshold=1, format="long", locale=babel_locale(locale)
         )
-        return _native_digits(text, numbering_system(locale))
+        return native_digits(text, numbering_system(locale))
 
     labels: list[str] = []
     low: float | None = None

@@ -83,7 +83,14 @@ def assert_charts_match_tables(html: str, count: int) -> list[dict[str, str]]:
 
 async def pledge(db: Database, campaign: str, n: int, state: PledgeState = PledgeState.CONFIRMED):
     async with db.transaction() as session:
-        session.add(Pledge(campaign_id=campaign, identity_key=f"{campaign}-{n}", state=state.value))
+        session.add(
+            Pledge(
+                campaign_id=campaign,
+                identity_key=f"{campaign}-{n}",
+                state=state.value,
+                display_name=f"Shown{n}",  # the first name a supporter chose to show
+            )
+        )
 
 
 async def seed(bot: Bot) -> None:
@@ -144,6 +151,7 @@ async def test_the_campaign_filter_and_its_csv(bot: Bot, client: httpx.AsyncClie
     assert sorted(r["state"] for r in rows) == ["confirmed"] * 3 + ["withdrawn"]
     assert {r["campaign"] for r in rows} == {"acme"}
     assert "identity" not in download.text and "acme-0" not in download.text
+    assert sorted(r["name"] for r in rows) == ["", "Shown0", "Shown1", "Shown2"]  # as the CLI
     unknown = await client.get("/moderation/stats", params={"campaign": "nope"})
     assert unknown.status_code == 303
     # Not a campaign id: never in the file name's header.
@@ -216,6 +224,8 @@ async def test_a_partner_lead_sees_their_campaign_and_nothing_else(
     own = await client.get("/moderation/stats/pledges.csv")
     assert own.status_code == 200
     assert {r["campaign"] for r in csv.DictReader(io.StringIO(own.text))} == {"acme"}
+    # Names were given to be shown among the supporters, not to the organisation.
+    assert "name" not in own.text.splitlines()[0].split(",") and "Shown" not in own.text
 
     # Everything else: refused, or back to their page.
     for path in ("/moderation", f"/moderation/items/{item_id}", "/moderation/thanks"):
