@@ -4,16 +4,16 @@ Fails on: an untranslated or fuzzy entry, a placeholder missing from or added to
 translation, a catalog out of date with the source (strings missing or obsolete), an
 f-string passed to ``_()``, and a supported locale without a catalog.
 
-It also reports, without failing, every button label longer than a WhatsApp reply button
-shows (20 characters) in any locale (:func:`long_button_labels`): WhatsApp then shows
-those choices as a list, or the label shortened; a short form in the catalog avoids it.
+It also fails on a button label longer than a WhatsApp reply button shows (20 characters)
+in a locale when its short form (:mod:`bot.i18n.short_labels`, what WhatsApp shows
+instead) is missing, untranslated or too long as well (:func:`short_label_problems`).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.i18n.short_labels import CONTEXT as SHORT_CONTEXT
+from bot.i18n.short_labels import english_short_forms
 from bot.i18n.translator import DOMAIN, LOCALES_DIR
 
 SUPPORTED_LOCALES = ("en", "ja", "ar", "es", "fr", "ru", "zh_Hans", "uk", "fa", "tr")
@@ -132,6 +134,7 @@ def check(
         with po.open("rb") as fp:
             catalog = read_po(fp, locale=locale)
         problems.extend(catalog_problems(locale, catalog, expected))
+    problems.extend(short_label_problems(locales_dir, locales, root))
     return problems
 
 
@@ -203,13 +206,7 @@ def long_button_labels(
     labels = sorted(button_label_messages(root))
     found: list[Problem] = []
     for locale in locales:
-        translations: dict[str, str] = {}
-        po = locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-        if locale != "en" and po.exists():
-            with po.open("rb") as fp:
-                for message in read_po(fp, locale=locale):
-                    if message.id and isinstance(message.string, str) and message.string:
-                        translations[_key(message.id, message.context)] = message.string
+        translations = _translations(locales_dir, locale)
         for msgid in labels:
             text = msgid.split("\x04")[-1] if locale == "en" else translations.get(msgid)
             if text is not None and _width(text) > limit:
@@ -223,12 +220,81 @@ def long_button_labels(
     return found
 
 
+def _translations(locales_dir: Path, locale: str) -> dict[str, str]:
+    """A locale's translated singular entries (``context\x04msgid`` -> text); none for
+    English, the source language."""
+    translations: dict[str, str] = {}
+    po = locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if locale != "en" and po.exists():
+        with po.open("rb") as fp:
+            for message in read_po(fp, locale=locale):
+                if message.id and isinstance(message.string, str) and message.string:
+                    translations[_key(message.id, message.context)] = message.string
+    return translations
+
+
+def short_label_problems(
+    locales_dir: Path = LOCALES_DIR,
+    locales: Iterable[str] = SUPPORTED_LOCALES,
+    root: Path = ROOT,
+    limit: int = BUTTON_LABEL_LIMIT,
+    short_forms: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """Every button label too long for ``limit`` in a locale whose short form is missing,
+    untranslated (while the label is translated) or too long too; and every short form
+    of no button label, or with a placeholder its label has not.
+
+    Args:
+        short_forms: label msgid -> short form msgid (:mod:`bot.i18n.short_labels`).
+    """
+    shorts = english_short_forms() if short_forms is None else short_forms
+    labels = sorted(button_label_messages(root))
+    table = "bot/i18n/short_labels.py"
+    found: list[Problem] = []
+    for msgid, form in shorts.items():
+        if msgid not in labels:
+            found.append(Problem(table, f"a short form of no button label: {msgid!r}"))
+        if placeholders(form) - placeholders(msgid):
+            found.append(Problem(table, f"a placeholder its label has not in {form!r}"))
+    for locale in locales:
+        translations = _translations(locales_dir, locale)
+        where = f"{locale}/messages.po"
+        for msgid in labels:
+            english = msgid.split("\x04")[-1]
+            shown = translations.get(msgid, english)
+            if _width(shown) <= limit:
+                continue
+            label = f"{msgid.replace(chr(4), ' | ')!r} -> {shown!r}"
+            short = shorts.get(msgid)
+            if short is None:
+                found.append(
+                    Problem(
+                        where,
+                        f"button label of {_width(shown)} characters (WhatsApp shows {limit}) "
+                        f"without a short form in {table}: {label}",
+                    )
+                )
+                continue
+            translated = translations.get(f"{SHORT_CONTEXT}\x04{short}")
+            if translated is None and msgid in translations:
+                found.append(Problem(where, f"short form untranslated: {short!r} of {label}"))
+                continue
+            short_shown = translated or short
+            if _width(short_shown) > limit:
+                found.append(
+                    Problem(
+                        where,
+                        f"short form of {_width(short_shown)} characters too (WhatsApp shows "
+                        f"{limit}): {short_shown!r} of {label}",
+                    )
+                )
+    return found
+
+
 def main() -> int:
     problems = check()
     for problem in problems:
         print(problem)
-    for long_label in long_button_labels():
-        print(f"note: {long_label}")
     if problems:
         print(f"i18n check: {len(problems)} problem(s)")
         return 1

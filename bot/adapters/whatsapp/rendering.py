@@ -10,6 +10,9 @@ clients count an emoji, so a label that fits here fits there):
   of up to 24 characters (a longer label is shortened and shown whole as the row's
   description, up to 72), at most 10 rows a list; more choices go into further list
   messages, whose body is ``more``.
+- a label too long for its button or row is replaced by its short form from the catalog
+  (:mod:`bot.i18n.short_labels`, in the current locale) when that fits: three choices
+  stay reply buttons in every language; a row then shows the whole label underneath.
 - a link (a share link) alone is a CTA URL button; links beside other choices, or more
   than one, are written into the text as "label: URL".
 
@@ -27,6 +30,7 @@ import regex
 
 from bot.adapters import text as text_pieces
 from bot.core.events import Choice, MediaRef, Outgoing
+from bot.i18n.short_labels import short_label
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024
@@ -57,9 +61,15 @@ def shorten(text: str, limit: int) -> str:
     return kept.rstrip() + ELLIPSIS
 
 
-def fits_button(label: str) -> bool:
-    """Whether ``label`` can be a reply button's title as it is."""
-    return 0 < width(label) <= BUTTON_TITLE_LIMIT
+def fitted(label: str, limit: int) -> str | None:
+    """``label`` if it fits ``limit``, else its short form if that fits, else None.
+
+    The short form is looked up in the current locale (the sender renders inside the
+    message's locale)."""
+    if 0 < width(label) <= limit:
+        return label
+    short = short_label(label)
+    return short if short is not None and 0 < width(short) <= limit else None
 
 
 class PartKind(enum.StrEnum):
@@ -133,10 +143,12 @@ def plan(message: Outgoing, *, list_button: str, more: str) -> list[Part]:
     body = body or more
     if links:
         link = links[0]
-        title = shorten(link.label, BUTTON_TITLE_LIMIT)
+        title = fitted(link.label, BUTTON_TITLE_LIMIT) or shorten(link.label, BUTTON_TITLE_LIMIT)
         return [*parts, Part(PartKind.LINK, body, button=title, url=link.url)]
-    if len(callbacks) <= BUTTONS_MAX and all(fits_button(c.label) for c in callbacks):
-        options = tuple(Option(c.id, c.label) for c in callbacks)
+    titles = [fitted(c.label, BUTTON_TITLE_LIMIT) for c in callbacks[: BUTTONS_MAX + 1]]
+    # WhatsApp refuses two reply buttons of one title (two short forms may meet).
+    if len(callbacks) <= BUTTONS_MAX and all(titles) and len(set(titles)) == len(titles):
+        options = tuple(Option(c.id, t) for c, t in zip(callbacks, titles, strict=True) if t)
         return [*parts, Part(PartKind.BUTTONS, body, options)]
     button = shorten(list_button, LIST_BUTTON_LIMIT)
     for start in range(0, len(callbacks), ROWS_MAX):
@@ -150,6 +162,6 @@ def split(text: str, limit: int) -> list[str]:
 
 
 def _row(choice: Choice) -> Option:
-    title = shorten(choice.label, ROW_TITLE_LIMIT)
+    title = fitted(choice.label, ROW_TITLE_LIMIT) or shorten(choice.label, ROW_TITLE_LIMIT)
     description = None if title == choice.label else shorten(choice.label, ROW_DESCRIPTION_LIMIT)
     return Option(choice.id, title, description)

@@ -19,7 +19,7 @@ STORY = "I left Aleppo in 2015 with my mother and two brothers.\n\nToday I study
 async def test_a_story_with_a_photo_and_a_voice_note(phone: Phone, db: Database) -> None:
     amina = phone.person(WA_ID)
     await amina.send("/start story")
-    await amina.tap("My own migration")  # shortened to 24, the whole label below it
+    await amina.tap("My own story")  # its short form, the whole label below it
     assert "Do you agree" in amina.text
     await amina.tap("I agree")
     await amina.tap("Yes, I am 18")
