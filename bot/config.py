@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
+    # The bot's public number in international format without "+" (447700900123), for
+    # share links (https://wa.me/<number>?text=pledge); optional: without it a WhatsApp
+    # user's share links open the web chat.
+    whatsapp_phone_number: str = Field(default="", pattern=r"^([1-9][0-9]{6,14})?$")
 
     # Limits of a story
     story_max_chars: int = 6000

@@ -59,11 +59,16 @@ def show_menu(turn: Turn, engine: DialogEngine, text: str | None = None) -> None
 
 def start_link(turn: Turn, payload: str) -> str:
     """A link that opens the bot with ``/start <payload>``: the Telegram bot for someone
-    on Telegram (when its username is set), else the web chat."""
+    on Telegram (when its username is set), a chat with the bot's number for someone on
+    WhatsApp (when WHATSAPP_PHONE_NUMBER is set: the payload is the message it fills in,
+    which the WhatsApp adapter reads as ``/start <payload>``), else the web chat."""
     settings = turn.deps.settings
     username = settings.telegram_bot_username.lstrip("@")
-    if turn.inbound.platform == "telegram" and username:
+    platform = turn.inbound.platform
+    if platform == "telegram" and username:
         return f"https://t.me/{username}?start={quote(payload)}"
+    if platform == "whatsapp" and settings.whatsapp_phone_number:
+        return f"https://wa.me/{settings.whatsapp_phone_number}?text={quote(payload)}"
     return f"{settings.resolved_public_url}/?start={quote(payload)}"
 
 

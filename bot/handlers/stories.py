@@ -45,8 +45,12 @@ COUNTRY_BUTTONS_MAX = 24
 # Where a card links the story's page on the wall instead of carrying its files: Slack
 # messages carry no files. (The web chat shows a card's published files from the wall.)
 _FILES_ON_THE_PAGE = frozenset({"slack"})
-# Where a card still carries its photos from the media store, for the adapter to show by
-# their public address while they are published (Slack: bot/adapters/slack/images.py).
+# Where a card carries its photos only, from the media store; its other files are on the
+# story's page. WhatsApp would upload a voice note or a video whole into every reader's
+# chat (and refuses one over 16 MB): the page plays it.
+_PHOTOS_ONLY = frozenset({"slack", "whatsapp"})
+# Where those photos are shown by their public address while they are published (Slack:
+# bot/adapters/slack/images.py); elsewhere the adapter sends the file.
 _PHOTOS_BY_ADDRESS = frozenset({"slack"})
 
 
@@ -209,10 +213,17 @@ def card_choices(
     if thanks:  # bot/handlers/thanks.py
         choices.append(Choice(f"thank:{story.story_id}", _("💛 Say thank you")))
     page = page_link(turn, story.story_id)
-    if story.files and page and turn.inbound.platform in _FILES_ON_THE_PAGE:
+    if page and _files_left_to_the_page(turn.inbound.platform, story):
         choices.append(Choice("page", _("🌐 Open the story's page"), url=page))
     choices.append(_menu())
     return tuple(choices)
+
+
+def _files_left_to_the_page(platform: str, story: ReadableStory) -> bool:
+    """Whether the card leaves some of the story's published files to its page."""
+    if platform in _FILES_ON_THE_PAGE:
+        return bool(story.files)
+    return platform in _PHOTOS_ONLY and any(f.kind != MediaKind.PHOTO for f in story.files)
 
 
 def _files(turn: Turn, story: ReadableStory) -> tuple[MediaRef, ...]:
@@ -222,7 +233,9 @@ def _files(turn: Turn, story: ReadableStory) -> tuple[MediaRef, ...]:
     by_address = platform in _PHOTOS_BY_ADDRESS
     refs = []
     for file in story.files:
-        if by_address and (file.kind != MediaKind.PHOTO or not file.ref.startswith(LOCAL)):
+        if platform in _PHOTOS_ONLY and file.kind != MediaKind.PHOTO:
+            continue
+        if by_address and not file.ref.startswith(LOCAL):
             continue
         if file.ref.startswith(LOCAL):
             if turn.deps.media.path(file.ref[len(LOCAL) :]) is None:

@@ -22,6 +22,11 @@ external id and chat id, needed to answer. A message id (``wamid.…``) encodes 
 number, so the event's key and message id are a hash of it: they dedupe a redelivery
 without putting the number anywhere else. WhatsApp gives no language hint (the number's
 country says nothing certain about the language): the language choice is the person's.
+
+A share link (``https://wa.me/<number>?text=pledge``, :func:`bot.handlers.menu.start_link`)
+fills in a word for the person to send. A message of that word alone (``story``,
+``pledge``, ``pledge-<campaign>``, ``s-<story id>``, ``ref-<code>``, in any case) is
+``/start <word>``, as Telegram's ``?start=`` is; the same word in a sentence is text.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ CHOICE_MAX = 256  # a reply button's id (a list row's: 200)
 # What a person may send into a story as a document; everything else is "unsupported".
 DOCUMENT_TYPES: tuple[str, ...] = ("image/", "audio/", "video/", "application/pdf")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:\s+(.*))?$", re.DOTALL)
+# The payloads of /start (bot/handlers/routes.py) a share link may fill in.
+_START_WORD = re.compile(
+    r"(story|pledge|(?:pledge|ref)-[A-Za-z0-9_-]{1,48}|s-[0-9]{1,12})", re.IGNORECASE
+)
 _MEDIA_KINDS: dict[str, MediaKind] = {
     "image": MediaKind.PHOTO,
     "audio": MediaKind.VOICE,
@@ -155,6 +164,11 @@ def parse_message(message: Mapping[str, Any], names: Mapping[str, str | None]) -
                 text=text,
                 **base,
             )
+        payload = start_payload(text)
+        if payload is not None:
+            return Inbound(
+                kind=InboundKind.COMMAND, command="start", args=payload, text=text, **base
+            )
         return Inbound(kind=InboundKind.TEXT, text=text, **base)
     if kind in ("interactive", "button"):
         choice = _choice(kind, content)
@@ -167,6 +181,17 @@ def parse_message(message: Mapping[str, Any], names: Mapping[str, str | None]) -
         return Ignored(kind)
     tag = _UNSUPPORTED_NAMES.get(kind, kind)[:32]  # a type name from the payload: bounded
     return Inbound(kind=InboundKind.UNSUPPORTED, args=tag, **base)
+
+
+def start_payload(text: str) -> str | None:
+    """The ``/start`` payload a message of a share link's word alone means, or None
+    (``PLEDGE-Spring`` -> ``pledge-Spring``: the word in lower case, a campaign as
+    written)."""
+    word = text.strip()
+    if _START_WORD.fullmatch(word) is None:
+        return None
+    keyword, dash, rest = word.partition("-")
+    return keyword.lower() + dash + rest
 
 
 def _profile_name(contact: Mapping[str, Any]) -> str | None:
