@@ -210,7 +210,15 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         dispatcher.add_sender(slack.sender)
     connect_media(intake, deps, telegram=telegram, slack=slack)
     # -- whatsapp: the webhook, its files fetched into the media store --
-    whatsapp = build_whatsapp(settings, core, translator, intake=intake, media=deps.media)
+    whatsapp = build_whatsapp(
+        settings,
+        core,
+        translator,
+        intake=intake,
+        media=deps.media,
+        db=database,  # its people's 24-hour windows
+        wakeup=deps.outbox_wakeup,
+    )
     if whatsapp is not None:
         dispatcher.add_sender(whatsapp.sender)
     # -- moderation dashboard --

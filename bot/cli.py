@@ -405,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     _moderators_parser(sub)
     campaigns.add_parser(sub)
+    whatsapp = sub.add_parser("whatsapp", help="WhatsApp: the message templates to submit")
+    whatsapp.add_argument(
+        "action", choices=["templates"], help="print them as the Graph API's JSON, one a line"
+    )
+    whatsapp.add_argument("--format", choices=["json", "markdown"], default="json")
     _export_parser(sub)
     args = parser.parse_args(argv)
     # Every file this process creates (database, WAL, media, secrets) is its own alone.
@@ -443,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
         return stats(settings)
     elif args.command == "campaigns":
         return campaigns.main(settings, args)
+    elif args.command == "whatsapp":
+        from bot.adapters.whatsapp.templates import print_templates
+
+        return print_templates(args.format)
     return 0
 
 

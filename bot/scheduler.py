@@ -344,7 +344,11 @@ class Scheduler:
             for conversation, participant in rows:
                 stamp = conversation.last_activity_at.isoformat()
                 if await self._about_draft(
-                    session, participant, f"remind:{conversation.id}:{stamp}", _reminder_text
+                    session,
+                    participant,
+                    f"remind:{conversation.id}:{stamp}",
+                    _reminder_text,
+                    notice="draft_reminder",  # its kind: WhatsApp's template for it
                 ):
                     sent += 1
                 conversation.reminded_at = utcnow()

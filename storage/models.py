@@ -46,6 +46,10 @@ class Participant(SQLModel, table=True):
     # (None until answered), turned off with /updates off.
     updates: bool | None = Field(default=None)
     updates_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # When they last wrote (WhatsApp: a free-form message reaches them within 24 hours of
+    # it) and when a template last asked them back (bot/adapters/whatsapp/window.py).
+    last_inbound_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    template_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
@@ -315,6 +319,11 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # A hash of the platform's id of the message sent (WhatsApp's encodes the number), so
+    # a delivery status finds its row; the last status reported (sent, delivered, read,
+    # failed).
+    message_key: str | None = Field(default=None, max_length=64, index=True)
+    receipt: str | None = Field(default=None, max_length=16)
 
 
 class WebChatMessage(SQLModel, table=True):

@@ -12,11 +12,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import update
 from sqlmodel import col
 
 from bot.core.delivery import (
+    DeliveryError,
     Paced,
     PermanentError,
     RetryAfter,
@@ -27,7 +29,7 @@ from bot.core.delivery import (
 from bot.core.events import Outgoing
 from bot.core.replies import is_reply
 from bot.metrics import RATE_LIMITED, Metrics
-from storage import outbox
+from storage import outbox, window
 from storage.db import Database
 from storage.models import Participant
 
@@ -44,6 +46,33 @@ IDLE_WAIT = 30.0
 PACE_SLACK = 0.25
 # Chats delivered to at once by one dispatcher.
 CONCURRENT_CHATS = 16
+
+
+class Deferred(DeliveryError):
+    """Not sent now: the person can only be reached another way for a while (WhatsApp,
+    outside its 24-hour window: a template asked them back). The row waits, with
+    ``payload``, until they write (the platform makes it due then) or ``wait`` passes.
+
+    Args:
+        wait: how long the row waits at most.
+        payload: the row's payload from now on (what the sender notes on it).
+        seen: the person's last message as the sender saw it (a later one: due now).
+    """
+
+    def __init__(self, wait: timedelta, payload: dict[str, Any], seen: datetime | None) -> None:
+        super().__init__("deferred")
+        self.wait = wait
+        self.payload = payload
+        self.seen = seen
+
+
+@runtime_checkable
+class NoticeSender(Protocol):
+    """A sender that decides how a notice (not a direct reply) reaches the person."""
+
+    async def send_notice(self, due: outbox.DueMessage, message: Outgoing) -> str | None:
+        """Send ``message`` for the row ``due``, or raise :class:`Deferred`."""
+        ...
 
 
 async def render_message(due: outbox.DueMessage) -> Outgoing | None:
@@ -125,7 +154,24 @@ class OutboxDispatcher:
             if message is None:
                 await outbox.mark_dead(self.db, due.id, "nothing to render")
                 return None
-            message_id = await sender.send(due.chat_id, message)
+            if isinstance(sender, NoticeSender) and not is_reply(due.payload):
+                message_id = await sender.send_notice(due, message)
+            else:
+                message_id = await sender.send(due.chat_id, message)
+        except Deferred as exc:
+            assert due.participant_id is not None  # only a person's notice waits for them
+            parked = await window.park(
+                self.db,
+                due.id,
+                due.participant_id,
+                seen=exc.seen,
+                wait=exc.wait,
+                payload=exc.payload,
+            )
+            log.info("outbox message deferred", extra={"outbox_id": due.id, "parked": parked})
+            if not parked:  # the person wrote meanwhile: due now
+                self.wakeup.set()
+            return None
         except RetryAfter as exc:
             self._failed(due, RATE_LIMITED)
             await outbox.mark_retry(

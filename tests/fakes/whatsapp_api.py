@@ -337,7 +337,12 @@ def _message_problem(params: Mapping[str, Any]) -> str | None:
             display = action.get("parameters", {}).get("display_text", "")
             return "cta" if not display or len(display) > 20 else None
         return "interactive type"
-    if kind in ("image", "audio", "video", "document", "template"):
+    if kind == "template":
+        template = params.get("template", {})
+        name, code = template.get("name", ""), template.get("language", {}).get("code")
+        named = bool(name) and name == name.lower() and name.replace("_", "").isalnum()
+        return None if named and code else "template"
+    if kind in ("image", "audio", "video", "document"):
         return None
     return "type"
 
@@ -356,6 +361,20 @@ def text_of(call: Call) -> str:
     if kind in ("image", "video", "document"):
         return str(call.params[kind].get("caption", ""))
     return ""
+
+
+def template_of(call: Call) -> Mapping[str, Any]:
+    """A template message's name, language code, body parameters and button payloads."""
+    template = call.params.get("template", {}) if call.params.get("type") == "template" else {}
+    components = template.get("components", [])
+    return {
+        "name": template.get("name"),
+        "language": template.get("language", {}).get("code"),
+        "body": [p["text"] for c in components if c.get("type") == "body" for p in c["parameters"]],
+        "payloads": [
+            p["payload"] for c in components if c.get("type") == "button" for p in c["parameters"]
+        ],
+    }
 
 
 def options_of(call: Call) -> list[tuple[str, str]]:
@@ -381,7 +400,7 @@ class WhatsAppWebhooks:
         self.app_secret = app_secret
         self.phone_id = phone_id
         self._ids = itertools.count(1)
-        self._clock = itertools.count(1_767_000_000)
+        self._clock = itertools.count(int(time.time()))  # seconds, as Meta stamps them
 
     def sign(self, body: bytes) -> str:
         digest = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -471,17 +490,24 @@ class WhatsAppWebhooks:
         payload["entry"][0]["changes"][0]["value"]["messages"][0]["contacts"] = [card]
         return payload
 
+    def quick_reply(self, wa_id: str, payload: str, text: str, **kw: Any) -> dict[str, Any]:
+        """A tap on a template's quick-reply button (a ``button`` message)."""
+        return self.message(wa_id, "button", {"payload": payload, "text": text}, **kw)
+
     def reaction(self, wa_id: str, to_message: str, emoji: str = "👍") -> dict[str, Any]:
         return self.message(wa_id, "reaction", {"message_id": to_message, "emoji": emoji})
 
-    def status(self, wa_id: str, message_id: str, status: str = "delivered") -> dict[str, Any]:
-        return self.envelope(
-            statuses=[
-                {
-                    "id": message_id,
-                    "status": status,
-                    "timestamp": str(next(self._clock)),
-                    "recipient_id": wa_id,
-                }
-            ]
-        )
+    def status(
+        self, wa_id: str, message_id: str, status: str = "delivered", *, error: int | None = None
+    ) -> dict[str, Any]:
+        """A status of a message the bot sent; ``failed`` with WhatsApp's ``error`` code."""
+        entry: dict[str, Any] = {
+            "id": message_id,
+            "status": status,
+            "timestamp": str(next(self._clock)),
+            "recipient_id": wa_id,
+        }
+        if error is not None:
+            title = ERRORS.get(error, ("Error", 400))[0]
+            entry["errors"] = [{"code": error, "title": title, "error_data": {"details": title}}]
+        return self.envelope(statuses=[entry])

@@ -6,7 +6,10 @@ The path of one delivery: the webhook checks it (:mod:`bot.adapters.whatsapp.web
 one person's messages keep their order, different people run concurrently; the core
 records the message's key first, so a redelivered message has one effect) -> the
 replies go out through the :class:`~bot.adapters.whatsapp.sender.WhatsAppSender` ->
-only then does the webhook answer 200.
+only then does the webhook answer 200. Each message also opens the person's 24-hour
+window (their parked notices become due); a tap on a template's button that brought
+notices back is answered by those notices alone. Delivery statuses update the outbox
+(:mod:`bot.adapters.whatsapp.window`).
 
 pywa's ``WhatsApp`` is used as an API client only: its own server, update handlers and
 in-memory duplicate filter are not (the core's dedupe is durable and shared by
@@ -25,11 +28,12 @@ from pywa_async import WhatsApp
 from pywa_async.utils import Version
 from starlette.routing import BaseRoute
 
-from bot.adapters.whatsapp.parsing import Ignored, Parsed
+from bot.adapters.whatsapp.parsing import Ignored, Parsed, Status
 from bot.adapters.whatsapp.sender import WhatsAppSender
+from bot.adapters.whatsapp.templates import TAP_PAYLOAD
 from bot.adapters.whatsapp.webhook import WebhookEndpoint
 from bot.config import Settings
-from bot.core.events import Inbound
+from bot.core.events import Inbound, InboundKind
 from bot.core.service import Core
 from bot.i18n.translator import Translator
 
@@ -114,6 +118,9 @@ class WhatsAppAdapter:
         tasks = [
             asyncio.create_task(self._handle(item)) for item in parsed if isinstance(item, Inbound)
         ]
+        tasks += [
+            asyncio.create_task(self._status(item)) for item in parsed if isinstance(item, Status)
+        ]
         for item in parsed:
             if isinstance(item, Ignored):
                 log.debug("whatsapp update ignored", extra={"reason": item.reason})
@@ -125,7 +132,27 @@ class WhatsAppAdapter:
                 raise result
 
     async def _handle(self, inbound: Inbound) -> None:
+        window = self.sender.window
+        if window is not None and is_template_tap(inbound) and await window.opened(inbound):
+            self.processed += 1  # the notices it brought back are the answer
+            return
         # Refused (503) beyond the bound on turns in flight: Meta delivers it again.
         handled = await self.core.accept(inbound, self.sender)
+        if window is not None:  # after the turn: a first message creates the person
+            await window.opened(inbound)
         await handled.delivered()
         self.processed += 1
+
+    async def _status(self, status: Status) -> None:
+        if self.sender.window is not None:
+            await self.sender.window.apply(status)
+
+
+def is_template_tap(inbound: Inbound) -> bool:
+    """A tap on a template's quick reply (a ``button`` message with our payload)."""
+    raw = inbound.raw if isinstance(inbound.raw, dict) else {}
+    return (
+        inbound.kind is InboundKind.CHOICE
+        and inbound.choice == TAP_PAYLOAD
+        and raw.get("type") == "button"
+    )

@@ -13,8 +13,11 @@ template's quick reply)
 too), ``video``, ``document``          fetch (``GET /<media id>``, then its URL)
 ``location``, ``contacts``,            UNSUPPORTED, named in ``args``: the core's kind
 ``sticker``, anything else             refusal ("I can't use this kind of message here")
-``reaction``, statuses, other fields,  Ignored (answered 200, no effect)
-another phone number's messages
+``statuses[]`` (of what the bot sent)  :class:`Status`: the message's key, ``sent`` /
+                                       ``delivered`` / ``read`` / ``failed`` and its
+                                       error code (:mod:`bot.adapters.whatsapp.window`)
+``reaction``, other fields, another    Ignored (answered 200, no effect)
+phone number's messages
 =====================================  ==================================================
 
 A person is their ``wa_id`` (the phone number WhatsApp gives): the participant's
@@ -35,6 +38,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.normalise import normalise_optional, normalise_text
@@ -67,11 +71,31 @@ class Ignored:
     reason: str
 
 
-Parsed = Inbound | Ignored
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A delivery status of a message the bot sent.
+
+    Args:
+        key: :func:`event_key` of the message's id (which encodes the phone number).
+        status: ``sent``, ``delivered``, ``read`` or ``failed``.
+        error: WhatsApp's error code when it failed (131047: outside the window).
+        at: when WhatsApp says it happened.
+    """
+
+    key: str
+    status: str
+    error: int | None = None
+    at: datetime | None = None
+
+
+STATUSES = ("sent", "delivered", "read", "failed")
+
+Parsed = Inbound | Ignored | Status
 
 _MEDIA = shape(id=(is_str, True), mime_type=(is_str, False), caption=(is_str, False))
 _MESSAGE = shape(**{"from": (is_str, True)}, id=(is_str, True), type=(is_str, True))
 _CONTACT = shape(wa_id=(is_str, True))
+_STATUS = shape(id=(is_str, True), status=(is_str, True))
 _VALUE = shape(
     messages=(list_of(lambda m: isinstance(m, Mapping)), False),
     contacts=(list_of(lambda c: isinstance(c, Mapping)), False),
@@ -128,7 +152,7 @@ def parse_delivery(data: Mapping[str, Any], phone_id: str) -> list[Parsed]:
                 for contact in value.get("contacts") or []
                 if _CONTACT(contact)
             }
-            parsed.extend(Ignored("status") for _status in value.get("statuses") or [])
+            parsed.extend(parse_status(status) for status in value.get("statuses") or [])
             for message in value.get("messages") or []:
                 parsed.append(parse_message(message, names))
     return parsed
@@ -181,6 +205,29 @@ def parse_message(message: Mapping[str, Any], names: Mapping[str, str | None]) -
         return Ignored(kind)
     tag = _UNSUPPORTED_NAMES.get(kind, kind)[:32]  # a type name from the payload: bounded
     return Inbound(kind=InboundKind.UNSUPPORTED, args=tag, **base)
+
+
+def parse_status(status: Mapping[str, Any]) -> Parsed:
+    """One delivery status (a kind WhatsApp may add later is ignored)."""
+    if not _STATUS(status) or status["status"] not in STATUSES:
+        return Ignored("status")
+    errors = status.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    code = first.get("code") if isinstance(first, Mapping) else None
+    return Status(
+        event_key(status["id"]),
+        status["status"],
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        sent_at(status),
+    )
+
+
+def sent_at(data: Mapping[str, Any]) -> datetime | None:
+    """A message's or status's ``timestamp`` (seconds since the epoch, as a string)."""
+    stamp = data.get("timestamp")
+    if not isinstance(stamp, str) or not stamp.isdigit() or len(stamp) > 12:
+        return None
+    return datetime.fromtimestamp(int(stamp), UTC)
 
 
 def start_payload(text: str) -> str | None:

@@ -17,6 +17,10 @@ until an operator fixes it)
 any other 4xx                                :class:`~bot.core.delivery.PermanentError`
 ===========================================  ==============================================
 
+A notice (an outbox row that is not a direct reply) goes through :meth:`send_notice`:
+as it is inside the person's 24-hour window, else as the matching template while the
+notice waits for their answer (:mod:`bot.adapters.whatsapp.window`).
+
 An error names its code only: Graph's messages can quote what was sent. A message that
 takes several sends (a long text, a list split in two, files then text) remembers how
 far it got, so a retry after a failure in the middle does not send the first parts again.
@@ -36,9 +40,12 @@ import httpx
 from pywa_async import WhatsApp
 from pywa_async.errors import WhatsAppError
 from pywa_async.types import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.types.templates import TemplateLanguage
 
 from bot.adapters.whatsapp.parsing import PLATFORM
 from bot.adapters.whatsapp.rendering import Part, PartKind, plan
+from bot.adapters.whatsapp.templates import language_code, send_components, template_for
+from bot.adapters.whatsapp.window import NOTE, WAIT, NoAnswer, Window, note_of
 from bot.core.delivery import (
     DeliveryError,
     OutsideWindow,
@@ -49,8 +56,10 @@ from bot.core.delivery import (
 )
 from bot.core.events import MediaKind, Outgoing
 from bot.core.media import local_name
+from bot.core.outbox import Deferred
 from bot.i18n import N_, _
 from bot.i18n.translator import Translator
+from storage.outbox import DueMessage
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +123,8 @@ class WhatsAppSender:
         client: the adapter's client (its httpx session points at ``WHATSAPP_API_URL``).
         translator: the list button's and the continuation's words in the message's locale.
         media: the media store, to upload local files (set by the composition root).
+        window: the people's 24-hour windows (set by the composition root; without it
+            every notice is sent as it is).
     """
 
     platform = PLATFORM
@@ -124,11 +135,13 @@ class WhatsAppSender:
         translator: Translator,
         *,
         media: MediaFiles | None = None,
+        window: Window | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.translator = translator
         self.media = media
+        self.window = window
         self._clock = clock
         self._progress: dict[tuple[str, str], _Progress] = {}
 
@@ -154,6 +167,64 @@ class WhatsAppSender:
         if key is not None:
             self._progress.pop(key, None)
         return ids[-1] if ids else None
+
+    async def send_notice(self, due: DueMessage, message: Outgoing) -> str | None:
+        """Send a notice as it is inside the person's window; outside it (or when
+        WhatsApp answers 131047) send its template and raise
+        :class:`~bot.core.outbox.Deferred`: the row waits for the person's answer.
+
+        Raises:
+            NoAnswer: the notice waited for an answer that never came.
+            RetryAfter, TransientError, Unreachable, PermanentError: as :meth:`send`.
+        """
+        window = self.window
+        if window is None or due.participant_id is None:
+            return await self.send(due.chat_id, message)
+        contact = await window.contact(due.participant_id)
+        if contact is None:
+            return await self.send(due.chat_id, message)
+        note = note_of(due.payload)
+        if window.is_open(contact, note):
+            try:
+                sent = await self.send(due.chat_id, message)
+            except OutsideWindow:
+                note = {"closed_at": window.now().isoformat()}  # closed meanwhile
+            else:
+                if sent is not None:
+                    await window.record_message(due.id, sent)
+                return sent
+        if note.get("waiting"):
+            raise NoAnswer("no answer outside the window")
+        if window.may_send_template(contact):
+            sent = await self._send_template(due, message.locale)
+            if sent is not None:
+                await window.template_sent(due.participant_id)
+                await window.record_message(due.id, sent)
+        payload = {**due.payload, NOTE: {**note, "waiting": True}}
+        raise Deferred(WAIT, payload, contact.last_inbound_at)
+
+    async def _send_template(self, due: DueMessage, locale: str) -> str | None:
+        """The notice's template; None when WhatsApp refused it (not approved yet, say):
+        the notice still waits for the person's next message."""
+        spec, values = template_for(due.payload, locale)
+        try:
+            sent = await self.client.send_template(
+                due.chat_id,
+                name=spec.name,
+                language=TemplateLanguage(language_code(locale)),
+                params=send_components(spec, values),
+            )
+        except (WhatsAppError, httpx.HTTPError) as exc:
+            error = map_error(exc)
+            if type(error) is PermanentError:
+                log.warning(
+                    "whatsapp template refused",
+                    extra={"outbox_id": due.id, "template": spec.name, "error": str(error)},
+                )
+                return None
+            raise error from None
+        log.info("whatsapp template sent", extra={"outbox_id": due.id, "template": spec.name})
+        return sent.id
 
     async def _perform(self, to: str, part: Part) -> str | None:
         client = self.client

@@ -100,9 +100,9 @@ def test_documents_of_other_types_stickers_locations_and_contacts_are_refused_ki
         assert (parsed.kind, parsed.args) == (InboundKind.UNSUPPORTED, tag)
 
 
-def test_reactions_and_statuses_are_ignored() -> None:
+def test_reactions_are_ignored() -> None:
+    # Statuses are parsed for the outbox: tests/adapters/whatsapp/test_statuses.py.
     assert isinstance(one(hooks.reaction(WA_ID, "wamid.X")), Ignored)
-    assert isinstance(one(hooks.status(WA_ID, "wamid.X", "read")), Ignored)
 
 
 def test_malformed_messages_are_ignored_not_raised() -> None:
