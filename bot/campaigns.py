@@ -170,6 +170,10 @@ def campaign_links(settings: Settings, campaign_id: str) -> list[Link]:
         Link("web", f"{settings.resolved_public_url}/?start={payload}")
         if settings.web_chat_enabled
         else Link("web", None, "the web chat is off (WEB_CHAT_ENABLED)"),
+        # WhatsApp fills in the word; sent alone it is /start <word> (its adapter's parsing).
+        Link("whatsapp", f"https://wa.me/{settings.whatsapp_phone_number}?text={payload}")
+        if settings.whatsapp_phone_number
+        else Link("whatsapp", None, "set WHATSAPP_PHONE_NUMBER to get the link"),
         Link(
             "slack",
             None,

@@ -6,12 +6,14 @@ the same word in a sentence stays text. Without the number: the web chat, as bef
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from bot.adapters.whatsapp.parsing import parse_message, start_payload
+from bot.campaigns import campaign_links
 from bot.config import Settings
 from bot.core.events import Inbound, InboundKind
 from storage.db import Database
@@ -103,8 +105,14 @@ async def test_a_campaign_s_word_starts_that_campaign_s_pledge(
         session.add(
             Campaign(id="lyon", title={"en": "Lyon"}, pledge_text={"en": "Lyon welcomes all."})
         )
+    # The operator's link (together-bot campaigns show), as WhatsApp fills it in.
+    links = {link.platform: link.url for link in campaign_links(numbered.bot.deps.settings, "lyon")}
+    assert links["whatsapp"] == f"{WA_LINK}pledge-lyon"
     friend = numbered.person("15550987654")
-    await friend.send("PLEDGE-lyon")
+    await friend.send(parse_qs(urlsplit(links["whatsapp"]).query)["text"][0])
+    assert "“Lyon welcomes all.”" in friend.text
+    await friend.send("/cancel")
+    await friend.send("PLEDGE-lyon")  # typed from a poster, in capitals
     assert "“Lyon welcomes all.”" in friend.text
     await pledge(friend)
     assert f"{WA_LINK}pledge-lyon" in shown(friend)
@@ -141,6 +149,10 @@ async def test_without_the_number_share_links_open_the_web_chat(phone: Phone) ->
     await amina.tap("Take the pledge")
     await pledge(amina)
     assert "/?start=pledge" in shown(amina) and "wa.me" not in shown(amina)
+    [whatsapp] = [
+        x for x in campaign_links(phone.bot.deps.settings, "lyon") if x.platform == "whatsapp"
+    ]
+    assert (whatsapp.url, whatsapp.note) == (None, "set WHATSAPP_PHONE_NUMBER to get the link")
 
 
 @pytest.mark.parametrize("number", ["+447700900123", "0447700900123", "44 7700 900123", "12345"])
