@@ -190,6 +190,16 @@ async def collect(
                 "version": participant.consent_version,
                 "given_at": _time(participant.consent_at),
             },
+            "story_last_begun_at": _time(participant.story_started_at),
+            # None: never answered the question after the pledge.
+            "milestone_updates": {
+                "wanted": participant.updates,
+                "answered_at": _time(participant.updates_at),
+            },
+            "thanks_from_readers": participant.thanks_enabled,
+            # WhatsApp's 24-hour window: their last message, the last template sent.
+            "last_message_at": _time(participant.last_inbound_at),
+            "last_template_at": _time(participant.template_at),
             "referral": participant.referral,
         },
         "unfinished": _unfinished(conversation, files),

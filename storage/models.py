@@ -38,6 +38,8 @@ class Participant(SQLModel, table=True):
     locale_hint: str | None = Field(default=None, max_length=64)  # platform's hint
     consent_version: str | None = Field(default=None, max_length=16)
     consent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # When they last began a story (the Stats page's funnel): a time, nothing written.
+    story_started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     referral: str | None = Field(default=None, max_length=64)
     reachable: bool = Field(default=True)
     # Whether readers' thank-you messages reach them (a storyteller may turn them off).

@@ -8,11 +8,12 @@ What the database can say truthfully, and what it cannot:
 
 - pledges: confirmed pledges by the day (UTC) they were made; a withdrawn or held pledge
   is not counted;
-- the story funnel: *started* is not stored (a story flow that was left before its
-  consent step leaves nothing behind), so it is not counted; *consented* counts people
-  whose latest consent to the story terms falls in the period (consenting again moves
-  it); *submitted* counts stories submitted in the period, and *approved* / *published*
-  those of them that reached that state at least once (the audit log says so);
+- the story funnel: *started* counts people whose latest start of a story (the chat's
+  first question, or the Slack form sent) falls in the period, *consented* people whose
+  latest consent to the story terms does (beginning or consenting again moves it; an
+  erasure forgets both); *submitted* counts stories submitted in the period, and
+  *approved* / *published* those of them that reached that state at least once (the
+  audit log says so);
 - stories by language and by country: the stories submitted in the period, erased ones
   left out (their details are gone);
 - moderation time to decision: from an item's creation (its first submission) to its
@@ -76,13 +77,13 @@ def _midnight(day: date) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Funnel:
-    """The story funnel; ``started`` is None: it is not stored (see the module)."""
+    """The story funnel (see the module for what each step counts)."""
 
+    started: int
     consented: int
     submitted: int
     approved: int
     published: int
-    started: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,13 +210,18 @@ def _reached(state: StoryState) -> Any:
 
 
 async def story_funnel(session: AsyncSession, period: Period) -> Funnel:
-    consented = (
+    started, consented = (
         await session.execute(
-            select(func.count())
-            .select_from(Participant)
-            .where(*_in(col(Participant.consent_at), period))
+            select(
+                func.count(col(Participant.story_started_at)).filter(
+                    *_in(col(Participant.story_started_at), period)
+                ),
+                func.count(col(Participant.consent_at)).filter(
+                    *_in(col(Participant.consent_at), period)
+                ),
+            ).select_from(Participant)
         )
-    ).scalar_one()
+    ).one()
     submitted, approved, published = (
         await session.execute(
             select(
@@ -228,7 +234,7 @@ async def story_funnel(session: AsyncSession, period: Period) -> Funnel:
             .where(*_in(col(Story.submitted_at), period))
         )
     ).one()
-    return Funnel(int(consented), int(submitted), int(approved), int(published))
+    return Funnel(int(started), int(consented), int(submitted), int(approved), int(published))
 
 
 async def stories_by(session: AsyncSession, period: Period, column: Any) -> dict[Any, int]:

@@ -96,6 +96,8 @@ class Flow:
     on_cancel: Callable[[Turn], None] | None = None
     # Called when the person moves past the last step (answered or skipped).
     on_complete: Callable[[Turn], Awaitable[None]] | None = None
+    # Called when the flow starts afresh (not when a parked one is resumed).
+    on_start: Callable[[Turn], None] | None = None
 
     def step(self, step_id: str | None) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -142,6 +144,8 @@ class DialogEngine:
             turn.flow, turn.step, turn.history = name, flow.steps[0].id, []
             turn.draft = dict(data or {})
             turn.flow_events.append(("started", name, flow.steps[0].id))
+            if flow.on_start is not None:
+                flow.on_start(turn)
         if parked:
             turn.draft[PARKED] = parked
         self.ask(turn, resumed=saved is not None)

@@ -187,6 +187,10 @@ async def erase_everything(turn: Turn, review: Review) -> None:
     participant.display_name = None
     participant.consent_version = None
     participant.consent_at = None
+    participant.story_started_at = None
+    # Asked again after a pledge, should they come back.
+    participant.updates = None
+    participant.updates_at = None
     participant.referral = None
     turn.flow, turn.step, turn.history, turn.draft = None, None, [], {}
 

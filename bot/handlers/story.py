@@ -63,7 +63,7 @@ from bot.handlers.story_submit import FILES_NOT_RECEIVED, submit
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
 from storage.media import Refusal
-from storage.models import CreditMode, StoryKind
+from storage.models import CreditMode, StoryKind, utcnow
 
 ALLOWED_MEDIA = {MediaKind.PHOTO, MediaKind.VOICE, MediaKind.VIDEO, MediaKind.DOCUMENT}
 VIDEO_MAX_SECONDS = 180
@@ -494,6 +494,12 @@ def make_preview_accept(
     return preview_accept
 
 
+def story_started(turn: Turn) -> None:
+    """The first step of the funnel on the Stats page: when they last began a story
+    (a time, nothing of what they write)."""
+    turn.participant.story_started_at = utcnow()
+
+
 def build_story_flow(engine: DialogEngine, review: Review) -> Flow:
     preview_accept = make_preview_accept(engine, review)
 
@@ -509,6 +515,7 @@ def build_story_flow(engine: DialogEngine, review: Review) -> Flow:
         name="story",
         resumable=True,
         on_cancel=on_cancel,
+        on_start=story_started,
         steps=(
             Step("kind", kind_prompt, kind_accept),
             Step("consent", consent_prompt, consent_accept),

@@ -41,7 +41,7 @@ from bot.handlers.story_questions import (
 from bot.handlers.story_submit import submit
 from bot.i18n import _
 from bot.i18n.formatting import search_countries
-from storage.models import CreditMode, StoryKind
+from storage.models import CreditMode, StoryKind, utcnow
 
 
 class FieldKind(enum.StrEnum):
@@ -232,5 +232,6 @@ async def submit_form(turn: Turn, review: Review) -> None:
     if problems:
         turn.say("\n".join(problems.values()))
         return
+    turn.participant.story_started_at = utcnow()  # begun and sent in one go
     record_consent(turn)
     await submit(turn, review, draft)

@@ -86,15 +86,14 @@ UI: dict[str, str] = {
     "stories_everyone": N_("Stories belong to no campaign: the figures below count every story."),
     "funnel": N_("Story funnel"),
     "funnel_note": N_(
-        "Started is not counted: a story left before its consent step leaves nothing "
-        "stored. Consented counts people whose latest consent to the story terms falls in "
-        "the period; the later steps count the stories submitted in the period, and of "
-        "them those approved or published at least once."
+        "Started and Consented count people whose latest start of a story, and latest "
+        "consent to the story terms, fall in the period; the later steps count the "
+        "stories submitted in the period, and of them those approved or published at "
+        "least once."
     ),
     "step": N_("Step"),
     "count": N_("Count"),
     "drop_off": N_("Drop-off from the step before"),
-    "not_stored": N_("Not stored"),
     "by_language": N_("Stories by language"),
     "by_origin": N_("Stories by country of origin"),
     "by_residence": N_("Stories by country of residence"),
@@ -229,9 +228,7 @@ class StatsPage:
         return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-async def _csv(
-    rows: AsyncIterator[dict[str, Any]], columns: tuple[str, ...]
-) -> AsyncIterator[str]:
+async def _csv(rows: AsyncIterator[dict[str, Any]], columns: tuple[str, ...]) -> AsyncIterator[str]:
     """CSV lines as ``together-bot export`` writes them (a formula made plain text)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -339,13 +336,13 @@ def _funnel(stats: Stats, locale: str, rtl: bool) -> dict[str, Any]:
     assert funnel is not None
     # A step of the funnel: "Submitted" elsewhere is a date's label.
     steps = [
+        (pgettext("story funnel", "Started"), funnel.started),
         (pgettext("story funnel", "Consented"), funnel.consented),
         (pgettext("story funnel", "Submitted"), funnel.submitted),
         (pgettext("story funnel", "Approved"), funnel.approved),
         (pgettext("story funnel", "Published"), funnel.published),
     ]
-    started = pgettext("story funnel", "Started")
-    rows: list[tuple[str, str, str]] = [(started, _(UI["not_stored"]), "")]
+    rows: list[tuple[str, str, str]] = []
     previous: int | None = None
     for label, count in steps:
         if previous is None:

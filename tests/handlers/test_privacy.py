@@ -134,6 +134,10 @@ async def test_export_then_erasure_leaves_the_marker_nowhere(
         assert [h["to_state"] for h in story["moderation"]["history"]][-1] == "PENDING_REVIEW"
         assert data["pledges"][0]["name"] == PLEDGE_NAME
         assert data["person"]["consent"]["version"] == bot.settings.consent_version
+        assert data["person"]["story_last_begun_at"] is not None
+        # Asked after the pledge, not answered: said as such.
+        assert data["person"]["milestone_updates"] == {"wanted": None, "answered_at": None}
+        assert data["person"]["thanks_from_readers"] is True
         photo = story["media"][0]
         assert photo["kind"] == "photo" and photo["file"] in names
         assert archive.read(photo["file"]) == stored.read_bytes()

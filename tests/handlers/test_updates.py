@@ -105,3 +105,17 @@ async def test_updates_answers_in_the_persons_language(bot: Bot) -> None:
     # The catalogs are translated later: the words may still be English, the turn's
     # locale is the person's.
     assert chat.last and all(m.locale == "fr" for m in chat.last)
+
+
+async def test_an_erasure_forgets_the_answer_and_a_new_pledge_asks_again(bot: Bot) -> None:
+    chat = MemoryChat(bot.core, user_id="back")
+    await pledge(chat)
+    await chat.tap("Yes, tell me")
+    assert await setting(bot, "back") == (True, True)
+    await chat.send("/privacy")
+    await chat.tap("Erase all my data")
+    await chat.tap("Yes, erase everything")
+    assert "Your data has been erased" in chat.text
+    assert await setting(bot, "back") == (None, False)
+    await pledge(chat)  # they come back: asked, never assumed
+    assert QUESTION in chat.text

@@ -131,9 +131,20 @@ async def test_the_funnel_the_languages_countries_and_decision_times(db: Databas
                     external_id=f"p{n}",
                     chat_id=f"p{n}",
                     identity_key=f"id-{n}",
+                    story_started_at=_at(days_ago),
                     consent_at=_at(days_ago),
                 )
             )
+        # Began a story and left before consenting; and one who never began one.
+        session.add(
+            Participant(
+                platform="memory",
+                external_id="left",
+                chat_id="left",
+                identity_key="left",
+                story_started_at=_at(2),
+            )
+        )
         session.add(Participant(platform="memory", external_id="x", chat_id="x", identity_key="x"))
     hour = timedelta(hours=1)
     review = (S.PENDING_REVIEW, timedelta(minutes=1))
@@ -161,8 +172,8 @@ async def test_the_funnel_the_languages_countries_and_decision_times(db: Databas
     stats = await read_stats(db, Period.last_days(30, NOW))
     funnel = stats.funnel
     assert funnel is not None
-    assert funnel.started is None  # not stored: never made up
-    assert (funnel.consented, funnel.submitted, funnel.approved, funnel.published) == (4, 7, 3, 2)
+    assert (funnel.started, funnel.consented) == (5, 4)
+    assert (funnel.submitted, funnel.approved, funnel.published) == (7, 3, 2)
     assert stats.by_language == {"en": 3, "ar": 2, "fr": 1}
     assert stats.by_origin == {"SY": 5, None: 1}
     assert stats.by_residence == {"JP": 4, "DE": 1, None: 1}

@@ -55,9 +55,9 @@ async def test_charts_render_in_chromium_with_the_table_beside_them(  # type: ig
         else:
             assert table_box["x"] >= box["x"] + box["width"]
     bars = page.locator("#chart-funnel rect.bar")
-    assert await bars.count() == 4
-    widths = [(await bars.nth(i).bounding_box() or {"width": 0})["width"] for i in range(4)]
-    assert widths[0] == widths[1] > widths[2] == widths[3] > 0  # 2, 2, 1, 1
+    assert await bars.count() == 5
+    widths = [(await bars.nth(i).bounding_box() or {"width": 0})["width"] for i in range(5)]
+    assert widths[0] == widths[1] == widths[2] > widths[3] == widths[4] > 0  # 2, 2, 2, 1, 1
 
     assert await severe_violations(page) == []  # axe-core: nothing serious or critical
 
