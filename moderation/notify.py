@@ -239,7 +239,7 @@ async def cancel_publication(session: AsyncSession, *, story_id: int) -> None:
             col(OutboxMessage.dedupe_key).startswith(f"publish:{story_id}:"),
             col(OutboxMessage.status) == OutboxStatus.PENDING.value,
         )
-        .values(status=OutboxStatus.DEAD.value, last_error="cancelled")
+        .values(status=OutboxStatus.CANCELLED.value, last_error="cancelled")
         .execution_options(synchronize_session=False)
     )
 
@@ -253,7 +253,7 @@ async def scrub_messages(session: AsyncSession, *, story_id: int) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(about_story, col(OutboxMessage.status) == OutboxStatus.PENDING.value)
-        .values(status=OutboxStatus.DEAD.value, last_error="erased")
+        .values(status=OutboxStatus.CANCELLED.value, last_error="erased")
         .execution_options(synchronize_session=False)
     )
     await session.execute(

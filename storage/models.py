@@ -297,7 +297,10 @@ class ProcessedEvent(SQLModel, table=True):
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    DEAD = "dead"  # unreachable recipient or permanent error
+    DEAD = "dead"  # given up: unreachable recipient, permanent error, too many tries
+    # Deliberately not sent (erased, withdrawn, no longer wanted): not a failure, and
+    # purged with the sent rows.
+    CANCELLED = "cancelled"
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -174,6 +174,17 @@ async def recover_leases(db: Database) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def mark_cancelled(db: Database, message_id: int, reason: str) -> None:
+    """Not to be sent after all (e.g. the person turned such messages off since it was
+    queued): no failure, and purged with the sent rows."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(status=OutboxStatus.CANCELLED.value, last_error=reason[:200], locked_until=None)
+        )
+
+
 async def mark_dead(db: Database, message_id: int, error: str) -> None:
     async with db.transaction() as session:
         await session.execute(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy import and_, delete, exists, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -68,15 +68,24 @@ async def purge_processed_events(session: AsyncSession, *, before: datetime, lim
 
 
 async def purge_sent_outbox(session: AsyncSession, *, before: datetime, limit: int) -> int:
-    """Delete up to ``limit`` outbox rows sent before ``before`` (pending and dead rows
-    stay: one is still to be sent, the other is what an operator looks into)."""
+    """Delete up to ``limit`` outbox rows sent before ``before``, and those cancelled
+    (never to be sent) queued before it; pending and dead rows stay: one is still to be
+    sent, the other is what an operator looks into."""
     ids = (
         (
             await session.execute(
                 select(col(OutboxMessage.id))
                 .where(
-                    col(OutboxMessage.status) == OutboxStatus.SENT.value,
-                    col(OutboxMessage.sent_at) < before,
+                    or_(
+                        and_(
+                            col(OutboxMessage.status) == OutboxStatus.SENT.value,
+                            col(OutboxMessage.sent_at) < before,
+                        ),
+                        and_(
+                            col(OutboxMessage.status) == OutboxStatus.CANCELLED.value,
+                            col(OutboxMessage.created_at) < before,
+                        ),
+                    )
                 )
                 .order_by(col(OutboxMessage.id))
                 .limit(limit)

@@ -151,8 +151,8 @@ class OutboxDispatcher:
             return delay
         try:
             message = await self.renderer(due)
-            if message is None:
-                await outbox.mark_dead(self.db, due.id, "nothing to render")
+            if message is None:  # no longer wanted, or about something erased since
+                await outbox.mark_cancelled(self.db, due.id, "nothing to render")
                 return None
             if isinstance(sender, NoticeSender) and not is_reply(due.payload):
                 message_id = await sender.send_notice(due, message)

@@ -215,7 +215,7 @@ async def forget_sent_messages(session: AsyncSession, participant_id: int) -> No
             col(OutboxMessage.participant_id) == participant_id,
             col(OutboxMessage.status) == OutboxStatus.PENDING.value,
         )
-        .values(status=OutboxStatus.DEAD.value, last_error="erased")
+        .values(status=OutboxStatus.CANCELLED.value, last_error="erased")
         .execution_options(synchronize_session=False)
     )
     await session.execute(

@@ -278,7 +278,8 @@ async def test_updates_off_mid_broadcast_drops_their_row(
     assert sorted(memory_sender.sent) == ["stays"]
     rows = {r.chat_id: r for r in await queued(bot)}
     assert rows["stays"].status == OutboxStatus.SENT.value
-    assert rows["leaves"].status == rows["blocks"].status == OutboxStatus.DEAD.value
+    # Not wanted any more: cancelled, not a failure an operator must look into.
+    assert rows["leaves"].status == rows["blocks"].status == OutboxStatus.CANCELLED.value
     # The button under an announcement turns them off like the command.
     stays = MemoryChat(bot.core, user_id="stays")
     await stays.press(memory_sender.sent["stays"][0].choices[-1].id)

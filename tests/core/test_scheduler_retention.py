@@ -286,11 +286,14 @@ async def test_sent_outbox_rows_go_after_their_period_and_the_others_stay(bot: B
         session.add(outbox_row("sent-young", OutboxStatus.SENT, t0 - 6 * DAY, t0 - 30 * DAY))
         session.add(outbox_row("pending-old", OutboxStatus.PENDING, None, t0 - 30 * DAY))
         session.add(outbox_row("dead-old", OutboxStatus.DEAD, None, t0 - 30 * DAY))
+        # Never to be sent (erased, no longer wanted): gone after the period too.
+        session.add(outbox_row("cancelled-old", OutboxStatus.CANCELLED, None, t0 - 8 * DAY))
+        session.add(outbox_row("cancelled-young", OutboxStatus.CANCELLED, None, t0 - 6 * DAY))
     done = await bot.scheduler.purge(t0)
-    assert done.outbox == 1
+    assert done.outbox == 2
     async with db.transaction() as session:
         keys = set((await session.execute(select(col(OutboxMessage.dedupe_key)))).scalars())
-    assert keys == {"sent-young", "pending-old", "dead-old"}
+    assert keys == {"sent-young", "pending-old", "dead-old", "cancelled-young"}
 
 
 async def web_person(db: Database, name: str) -> int:
