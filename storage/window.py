@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, Participant, utcnow
+from storage.repos import record_event
 from storage.times import aware
 
 # ``last_error`` of a row waiting for the person's next message.
@@ -48,9 +49,16 @@ class SentRow:
     payload: dict[str, Any]
 
 
-async def record_inbound(db: Database, platform: str, external_id: str, at: datetime) -> int:
+async def record_inbound(
+    db: Database, platform: str, external_id: str, at: datetime, *, answers: str | None = None
+) -> int:
     """The person wrote at ``at``: remember it (never moving back) and make their parked
-    notices due now. Returns how many notices were unparked (0 for someone unknown)."""
+    notices due now. Returns how many notices were unparked (0 for someone unknown).
+
+    ``answers``: the event key of a message those notices answer (a tap on a template's
+    button), recorded as handled in the same transaction when any were unparked, so a
+    redelivery of it is a duplicate for the core, not a second answer.
+    """
     async with db.transaction() as session:
         person = (
             await session.execute(
@@ -81,7 +89,10 @@ async def record_inbound(db: Database, platform: str, external_id: str, at: date
             .values(next_attempt_at=utcnow(), locked_until=None, last_error=None)
             .execution_options(synchronize_session=False)
         )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        unparked = int(result.rowcount)  # type: ignore[attr-defined]
+        if unparked and answers is not None:
+            await record_event(session, db, platform, answers)
+    return unparked
 
 
 async def contact(db: Database, participant_id: int) -> Contact | None:

@@ -133,7 +133,11 @@ class WhatsAppAdapter:
 
     async def _handle(self, inbound: Inbound) -> None:
         window = self.sender.window
-        if window is not None and is_template_tap(inbound) and await window.opened(inbound):
+        if (
+            window is not None
+            and is_template_tap(inbound)
+            and await window.opened(inbound, answered=True)
+        ):
             self.processed += 1  # the notices it brought back are the answer
             return
         # Refused (503) beyond the bound on turns in flight: Meta delivers it again.

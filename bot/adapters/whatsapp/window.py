@@ -113,14 +113,19 @@ class Window:
     async def record_message(self, outbox_id: int, message_id: str) -> None:
         await rows.record_message(self.db, outbox_id, event_key(message_id))
 
-    async def opened(self, inbound: Inbound) -> int:
-        """The person wrote: the window opens; returns how many parked notices are due."""
+    async def opened(self, inbound: Inbound, *, answered: bool = False) -> int:
+        """The person wrote: the window opens; returns how many parked notices are due.
+
+        ``answered``: the notices are the answer to this message (a template's button):
+        when any came back, the message is recorded as handled with them."""
         now = self.now()
         at = sent_at(inbound.raw) if isinstance(inbound.raw, Mapping) else None
         # WhatsApp's window counts from the message's own time (a redelivery hours later
         # opens no new window); a stamp ahead of our clock is believed within MARGIN.
         moment = min(at, now + MARGIN) if at is not None else now
-        unparked = await rows.record_inbound(self.db, PLATFORM, inbound.user_id, moment)
+        unparked = await rows.record_inbound(
+            self.db, PLATFORM, inbound.user_id, moment, answers=inbound.key if answered else None
+        )
         if unparked:
             log.info("whatsapp notices unparked", extra={"count": unparked})
             if self.wakeup is not None:

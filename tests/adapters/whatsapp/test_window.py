@@ -143,10 +143,14 @@ async def test_outside_the_window_the_template_goes_and_a_tap_brings_the_notice_
     assert notices(phone, PUBLISHED_AR) == []  # the notice itself waits
     assert await parked(db, row)
 
-    await amina.deliver(phone.hooks.quick_reply(WA_ID, TAP_PAYLOAD, "فتح"))
+    first = phone.hooks.quick_reply(WA_ID, TAP_PAYLOAD, "فتح", message_id="wamid.TAP1")
+    await amina.deliver(first)
     assert amina.last == []  # the tap itself is not answered: the notice is the answer
     assert await send_due(phone) == 1
     assert (await row_of(db, row)).status == OutboxStatus.SENT.value
+    # Meta delivers that tap again: it was handled (by the notice), so no menu either.
+    await amina.deliver(first)
+    assert amina.last == []
     # Tapping again, and the tap delivered again: nothing more is sent.
     tap = phone.hooks.quick_reply(WA_ID, TAP_PAYLOAD, "فتح", message_id="wamid.TAP2")
     await amina.deliver(tap)
