@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("facts", N_("Learn the facts")),
     ("mystories", N_("See what happened to your stories")),
     ("unpledge", N_("Withdraw your pledge")),
+    ("updates", N_("Milestone updates: on or off")),
     ("language", N_("Choose your language")),
     ("privacy", N_("Privacy and your data")),
     ("help", N_("How this works")),
