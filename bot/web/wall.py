@@ -21,6 +21,15 @@ Pages and feeds are kept (:class:`~bot.web.page_cache.PageCache`) per version of
 take-down, withdrawal, erasure and choice of files or title writes one), read before the
 page is built; so what leaves the wall leaves every page at the next request, on every
 replica. Only the pledge count is filled in per request.
+
+``?campaign=<id>`` (on any page of the wall) shows an open partner campaign in the
+header: its name in the reader's language (else the default locale's, else any) and its
+own count, with its pledge link; an unknown, disabled, not started or ended campaign
+shows the default header. The first page lists the open partner campaigns (the
+``CAMPAIGNS_SHOWN`` largest), each with its count and a link to its ``?campaign=`` view.
+The counts are read per request like the default one, every campaign's in one aggregate
+query; the campaigns' names and dates are kept 30 seconds
+(:class:`~storage.rarely.RarelyChanging`), as the pledge flow and the badges keep them.
 """
 
 from __future__ import annotations
@@ -43,16 +52,22 @@ from starlette.templating import Jinja2Templates
 from bot.core.deps import Deps
 from bot.handlers.pledge import total_text
 from bot.handlers.story_questions import film_link
-from bot.i18n import N_, _
-from bot.i18n.formatting import countries, country_name, format_day, language_name
+from bot.i18n import N_, _, ngettext
+from bot.i18n.formatting import (
+    countries,
+    country_name,
+    format_count,
+    format_day,
+    language_name,
+)
 from bot.i18n.translator import is_rtl
 from bot.review.delivery import credit_line
 from bot.web.media import Attachment, PublishedMedia, media_path
 from bot.web.page_cache import PageCache
 from bot.web.untrusted import bounded_int, path_id
+from storage.campaigns import CAMPAIGN_ID
 from storage.media import MediaKind
-from storage.models import StoryKind, StoryMedia
-from storage.pledges import pledge_total
+from storage.models import StoryKind, StoryMedia, utcnow
 from storage.published import (
     Facets,
     PublishedStory,
@@ -62,6 +77,7 @@ from storage.published import (
     published_stories,
     wall_version,
 )
+from storage.wall_campaigns import PartnerCampaign, partner_campaigns, pledge_totals
 
 PAGE_SIZE = 20
 FEED_SIZE = 50
@@ -71,9 +87,12 @@ RSS_TYPE = "application/rss+xml; charset=utf-8"
 # Characters XML 1.0 does not allow, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Accept-Language"}
-# Where a page's pledge count goes. Everything a person wrote is HTML-escaped, so no
-# story can contain this comment: only the template's own marker is replaced.
+# Where a page's pledge count (and the list of partner campaigns) go. Everything a
+# person wrote is HTML-escaped, so no story can contain these comments: only the
+# template's own markers are replaced.
 PLEDGE_MARK = "<!--pledge-count-->"
+CAMPAIGNS_MARK = "<!--partner-campaigns-->"
+CAMPAIGNS_SHOWN = 10  # partner campaigns listed on the first page, the largest first
 
 UI: dict[str, str] = {
     "skip": N_("Skip to the stories"),
@@ -101,6 +120,7 @@ UI: dict[str, str] = {
     "take_pledge": N_("Take the pledge"),
     "kind": N_("Kind of story"),
     "films": N_("Short films"),
+    "partner_campaigns": N_("Partner campaigns"),
 }
 # The label of a story's kind on its card (a migrant's own story has none) and the
 # kind's name in the filter.
@@ -163,12 +183,30 @@ class StoryWall:
     @property
     def pledge_link(self) -> str | None:
         """Where a reader takes the pledge: the web chat, else the Telegram bot."""
+        return self.campaign_link(None)
+
+    def campaign_link(self, campaign_id: str | None) -> str | None:
+        """Where a reader takes a campaign's pledge (None: the default one), as
+        :attr:`pledge_link`."""
         settings = self.deps.settings
+        start = "pledge" if campaign_id is None else f"pledge-{campaign_id}"
         if settings.web_chat_enabled:
-            return "/?start=pledge"
+            return f"/?start={start}"
         if settings.telegram_bot_token and settings.telegram_bot_username:
-            return f"https://t.me/{settings.telegram_bot_username}?start=pledge"
+            return f"https://t.me/{settings.telegram_bot_username}?start={start}"
         return None
+
+    async def _campaigns(self) -> tuple[PartnerCampaign, ...]:
+        """Every partner campaign's name and dates (kept 30 seconds: an operator's
+        change shows within that, as in the pledge flow)."""
+        default = self.deps.settings.default_campaign
+
+        async def read() -> tuple[PartnerCampaign, ...]:
+            async with self.deps.db.read() as session:
+                return await partner_campaigns(session, default)
+
+        found: tuple[PartnerCampaign, ...] = await self.deps.rarely.get(("wall-campaigns",), read)
+        return found
 
     def _reader_locale(self, request: Request) -> tuple[str, str]:
         """The reader's locale (``?lang=`` when given, else the browser's
@@ -199,14 +237,14 @@ class StoryWall:
             media = await published_media(session, (item.story_id for item in found[:size]))
         return found[:size], media, len(found) > size
 
-    async def _version(self, *, pledges: bool = True) -> tuple[int, int]:
-        """The wall's version, read before any page is built, and the pledge total (0
-        when ``pledges`` is false: the feeds do not show it)."""
-        campaign = self.deps.settings.default_campaign
+    async def _version(self, *, pledges: bool = True) -> tuple[int, dict[str, int]]:
+        """The wall's version, read before any page is built, and every campaign's
+        pledge count, in one query (none when ``pledges`` is false: the feeds do not
+        show them)."""
         async with self.deps.db.transaction() as session:
             version = await wall_version(session)
-            total = await pledge_total(session, campaign) if pledges else 0
-        return version, total
+            totals = await pledge_totals(session) if pledges else {}
+        return version, totals
 
     def _feed_entry(self, item: PublishedStory, locale: str) -> dict[str, Any]:
         """One story as the JSON feed gives it (call inside ``translator.use(locale)``)."""
@@ -286,29 +324,67 @@ class StoryWall:
                 "t": ui_strings(),
                 "static_url": "/static",
                 "pledge_mark": PLEDGE_MARK,
-                "pledge_link": self.pledge_link,
+                "campaigns_mark": CAMPAIGNS_MARK,
                 **context,
             }
             return self.templates.env.get_template(name).render(full)
 
-    def _respond(self, page: tuple[int, str], total: int, locale: str) -> Response:
-        """A page (status, HTML) with the live pledge count in the reader's language."""
+    async def _respond(
+        self, request: Request, page: tuple[int, str], totals: dict[str, int], locale: str
+    ) -> Response:
+        """A page (status, HTML) with the live pledge counts in the reader's language:
+        the header's (the ``?campaign=`` asked for when it is open, else the default
+        campaign's) and the partner campaigns' list, where the page has one."""
         status, body = page
+        asked = request.query_params.get("campaign", "")[:64]
+        wanted = asked if CAMPAIGN_ID.fullmatch(asked) else None
+        listed = CAMPAIGNS_MARK in body
+        partners: tuple[PartnerCampaign, ...] = ()
+        if wanted or listed:
+            now = utcnow()
+            partners = tuple(item for item in await self._campaigns() if item.is_open(now))
+        chosen = next((item for item in partners if item.id == wanted), None)
+        default_locale = self.deps.settings.default_locale
+        templates = self.templates.env
         with self.deps.translator.use(locale) as active:
-            line = html.escape(total_text(total, active))
-        return HTMLResponse(body.replace(PLEDGE_MARK, line, 1), status, headers=NO_CACHE)
+            campaign = self.deps.settings.default_campaign if chosen is None else chosen.id
+            header = templates.get_template("wall_pledge.html").render(
+                campaign=None if chosen is None else chosen.name(active, default_locale),
+                count=total_text(totals.get(campaign, 0), active),
+                link=self.campaign_link(None if chosen is None else chosen.id),
+                take_pledge=_(UI["take_pledge"]),
+            )
+            block = ""
+            if listed and partners:
+                _reader, lang = self._reader_locale(request)
+                largest = sorted(partners, key=lambda item: (-totals.get(item.id, 0), item.id))
+                entries = [
+                    {
+                        "name": item.name(active, default_locale),
+                        "count": _pledges_text(totals.get(item.id, 0), active),
+                        "href": "/stories?"
+                        + urlencode({"campaign": item.id, **({"lang": lang} if lang else {})}),
+                        "current": item is chosen,
+                    }
+                    for item in largest[:CAMPAIGNS_SHOWN]
+                ]
+                block = templates.get_template("wall_campaigns.html").render(
+                    heading=_(UI["partner_campaigns"]), campaigns=entries
+                )
+        body = body.replace(PLEDGE_MARK, header, 1).replace(CAMPAIGNS_MARK, block, 1)
+        return HTMLResponse(body, status, headers=NO_CACHE)
 
     async def index(self, request: Request) -> Response:
         only = self._filter(request.query_params)
         page = max(1, positive_int(request.query_params.get("page")))
         locale, lang = self._reader_locale(request)
-        version, total = await self._version()
+        version, totals = await self._version()
         built = await self.cache.get(
             ("index", locale, lang, only, page, PAGE_SIZE),
             version,
             lambda: self._index_page(only, page, locale, lang),
         )
-        return self._respond(built, total, locale)
+        return await self._respond(request, built, totals, locale)
 
     async def _index_page(
         self, only: WallFilter, page: int, locale: str, lang: str
@@ -336,6 +412,7 @@ class StoryWall:
                 "films": films if StoryKind.FILM in facets.kinds else None,
                 "newer": _query(lang, page - 1, only) if page > 1 else None,
                 "older": _query(lang, page + 1, only) if more else None,
+                "first_page": page == 1,
             },
         )
         return 200, body
@@ -343,13 +420,13 @@ class StoryWall:
     async def story(self, request: Request) -> Response:
         locale, _lang = self._reader_locale(request)
         story_id = path_id(request, "story_id")
-        version, total = await self._version()
+        version, totals = await self._version()
         if story_id is None:  # no story has that number (and no database takes it)
-            return self._respond(self._missing_page(locale), total, locale)
+            return await self._respond(request, self._missing_page(locale), totals, locale)
         built = await self.cache.get(
             ("story", locale, story_id), version, lambda: self._story_page(story_id, locale)
         )
-        return self._respond(built, total, locale)
+        return await self._respond(request, built, totals, locale)
 
     async def _story_page(self, story_id: int, locale: str) -> tuple[int, str]:
         async with self.deps.db.transaction() as session:
@@ -437,6 +514,13 @@ class StoryWall:
                         type=file.mime,
                     )
         return bytes(ET.tostring(rss, encoding="utf-8", xml_declaration=True))
+
+
+def _pledges_text(total: int, locale: str) -> str:
+    """ "12 pledges": a partner campaign's count in the list (the badge's words)."""
+    return ngettext("{count} pledge", "{count} pledges", total).format(
+        count=format_count(total, locale)
+    )
 
 
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
