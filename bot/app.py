@@ -40,7 +40,7 @@ from bot.config import Settings
 from bot.core.admission import BUSY_TEXT, Busy
 from bot.core.deps import Deps
 from bot.core.media import MediaIntake
-from bot.core.outbox import OutboxDispatcher
+from bot.core.outbox import AfterSend, OutboxDispatcher
 from bot.core.service import BotCore
 from bot.data_dir import prepare_data_dir
 from bot.facts import load_facts
@@ -221,6 +221,8 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
     )
     if whatsapp is not None:
         dispatcher.add_sender(whatsapp.sender)
+        # An erased person's confirmation, sent by the outbox, then forgets the number.
+        dispatcher.after_send = chain_after_send(delivery.after_send, whatsapp.after_send)
     # -- moderation dashboard --
     dashboard = Dashboard(deps, review, session_secret=secrets.session)
     return Bot(
@@ -238,6 +240,16 @@ def build_bot(settings: Settings, *, db: Database | None = None) -> Bot:
         dashboard=dashboard,
         campaigns=campaigns,
     )
+
+
+def chain_after_send(*hooks: AfterSend) -> AfterSend:
+    """One outbox after-send hook running ``hooks`` in order."""
+
+    async def after_send(due: outbox.DueMessage, message_id: str | None) -> None:
+        for hook in hooks:
+            await hook(due, message_id)
+
+    return after_send
 
 
 async def apply_campaigns_file(db: Database, specs: tuple[CampaignSpec, ...]) -> None:

@@ -42,6 +42,7 @@ from moderation.decisions import erase
 from moderation.errors import DecisionConflict, NotAllowed
 from storage import drafts, outbox, pledges, retention
 from storage.db import Database
+from storage.erased import PHONE_NUMBER_PLATFORMS, forget_finished
 from storage.models import Campaign, Conversation, Participant, utcnow
 
 log = logging.getLogger(__name__)
@@ -569,6 +570,9 @@ class Scheduler:
                 limit=retention.BATCH,
             ),
         )
+        # Erased people's numbers in rows finished since (a confirmation given up on).
+        for platform in PHONE_NUMBER_PLATFORMS:
+            await forget_finished(db, platform)
         messages, transcript_files = await self._purge_transcripts(
             now - timedelta(days=settings.retention_webchat_days)
         )

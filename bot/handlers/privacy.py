@@ -23,6 +23,7 @@ from bot.i18n import _, ngettext
 from bot.i18n.formatting import babel_locale, format_count
 from moderation.storyteller import erase_stories
 from storage import pledges
+from storage.erased import forget_number
 from storage.export import PersonalData, collect
 from storage.export_links import forget_export_links, issue_export_link
 from storage.media import MediaStore
@@ -37,6 +38,10 @@ from storage.models import (
 from storage.thanks import forget_reader
 
 log = logging.getLogger(__name__)
+
+# The button that erases everything (a WhatsApp adapter forgets the number once the
+# confirmation of it went out).
+ERASE_CONFIRMED = "privacy:erase_confirmed"
 
 
 def privacy_text() -> str:
@@ -71,7 +76,7 @@ async def on_privacy_choice(turn: Turn, value: str, review: Review) -> None:
                 "this conversation. It cannot be undone. Are you sure?"
             ),
             (
-                Choice("privacy:erase_confirmed", _("Yes, erase everything")),
+                Choice(ERASE_CONFIRMED, _("Yes, erase everything")),
                 Choice("menu:privacy", _("No, keep my data")),
             ),
         )
@@ -193,6 +198,8 @@ async def erase_everything(turn: Turn, review: Review) -> None:
     participant.updates_at = None
     participant.referral = None
     turn.flow, turn.step, turn.history, turn.draft = None, None, [], {}
+    # A WhatsApp number: replaced by an alias (this turn's replies still reach it).
+    await forget_number(session, participant)
 
     async def after_commit() -> None:
         store = MediaStore(deps.media_dir)

@@ -28,14 +28,19 @@ from pywa_async import WhatsApp
 from pywa_async.utils import Version
 from starlette.routing import BaseRoute
 
-from bot.adapters.whatsapp.parsing import Ignored, Parsed, Status
+from bot.adapters.whatsapp.parsing import PLATFORM, Ignored, Parsed, Status
 from bot.adapters.whatsapp.sender import WhatsAppSender
 from bot.adapters.whatsapp.templates import TAP_PAYLOAD
 from bot.adapters.whatsapp.webhook import WebhookEndpoint
 from bot.config import Settings
+from bot.core.dialog import split_token
 from bot.core.events import Inbound, InboundKind
+from bot.core.replies import is_reply
 from bot.core.service import Core
+from bot.handlers.privacy import ERASE_CONFIRMED
 from bot.i18n.translator import Translator
+from storage.erased import forget_finished
+from storage.outbox import DueMessage
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +150,31 @@ class WhatsAppAdapter:
         if window is not None:  # after the turn: a first message creates the person
             await window.opened(inbound)
         await handled.delivered()
+        if window is not None and is_erasure(inbound):
+            # The erasure's confirmation went out: its rows forget the number (one the
+            # outbox sends later is forgotten by :meth:`after_send`).
+            await forget_finished(window.db, PLATFORM, inbound.chat_id)
         self.processed += 1
+
+    async def after_send(self, due: DueMessage, message_id: str | None) -> None:
+        """The outbox sent a reply here: if its person was erased meanwhile (the
+        erasure's confirmation, retried), the row forgets the number."""
+        window = self.sender.window
+        if window is not None and due.platform == PLATFORM and is_reply(due.payload):
+            await forget_finished(window.db, PLATFORM, due.chat_id)
 
     async def _status(self, status: Status) -> None:
         if self.sender.window is not None:
             await self.sender.window.apply(status)
+
+
+def is_erasure(inbound: Inbound) -> bool:
+    """A tap on "Yes, erase everything" (whatever the turn made of it)."""
+    return (
+        inbound.kind is InboundKind.CHOICE
+        and inbound.choice is not None
+        and split_token(inbound.choice)[0] == ERASE_CONFIRMED
+    )
 
 
 def is_template_tap(inbound: Inbound) -> bool:
