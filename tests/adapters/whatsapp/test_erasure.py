@@ -50,8 +50,8 @@ async def holding_the_number(db: Database, media_dir: Path, number: str) -> list
     return sorted(set(found))
 
 
-async def tell_pledge_and_erase(phone: Phone, person: Person) -> None:
-    """A story with a photo, the pledge, then "Erase all my data"."""
+async def tell_and_pledge(phone: Phone, person: Person) -> None:
+    """A story with a photo, then the pledge."""
     await person.send("/start story")
     await person.tap("My own story")
     await person.tap("I agree")
@@ -72,6 +72,11 @@ async def tell_pledge_and_erase(phone: Phone, person: Person) -> None:
     await person.send("Amina")
     await person.send("Japan")
     assert "taken the pledge" in person.text
+
+
+async def tell_pledge_and_erase(phone: Phone, person: Person) -> None:
+    """A story with a photo, the pledge, then "Erase all my data"."""
+    await tell_and_pledge(phone, person)
     await person.send("/privacy")
     await person.tap("Erase all my data")
     await person.tap("Yes, erase")
