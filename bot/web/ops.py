@@ -58,7 +58,12 @@ class OpsPages:
                 )
         waiting = [
             name
-            for name, adapter in (("telegram", self.bot.telegram), ("slack", self.bot.slack))
+            for name, adapter in (
+                ("telegram", self.bot.telegram),
+                ("slack", self.bot.slack),
+                # Meta calls its webhook: booted once its client is built (no call at start).
+                ("whatsapp", self.bot.whatsapp),
+            )
             if adapter is not None and not adapter.booted
         ]
         if waiting:

@@ -29,8 +29,10 @@ from storage.migrate import alembic_config, upgrade
 from storage.models import utcnow
 from storage.ops import head_revisions
 from tests.adapters.telegram.conftest import telegram_settings
+from tests.adapters.whatsapp.conftest import whatsapp_settings
 from tests.conftest import PG_URL, _pg_execute, make_bot, require_postgres
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.whatsapp_api import FakeGraphApi
 from tests.web.helpers import tell
 
 TOKEN = "scrape-me-0123456789"
@@ -210,6 +212,23 @@ async def test_readyz_is_503_until_telegram_has_booted(
             assert (await http.get("/readyz")).status_code == 200
             await bot.telegram.stop()
             assert (await http.get("/readyz")).status_code == 503
+
+
+async def test_readyz_counts_whatsapp_booted_once_its_client_is_built(
+    settings: Settings, migrated_db: Database
+) -> None:
+    """Meta calls the webhook: nothing to connect at start, so no Graph call is made to
+    be ready; a stopped adapter (its client closed) is not ready."""
+    async with FakeGraphApi() as api:
+        bot = await make_bot(whatsapp_settings(settings, api), migrated_db)
+        assert bot.whatsapp is not None
+        async with client_of(bot) as http:
+            assert (await http.get("/readyz")).status_code == 200
+            assert api.calls("messages", ok_only=False) == []
+            await bot.whatsapp.stop()
+            stopped = await http.get("/readyz")
+            assert stopped.status_code == 503
+            assert stopped.json()["checks"]["adapters"] == "not started: whatsapp"
 
 
 # -- /metrics -------------------------------------------------------------------------------
