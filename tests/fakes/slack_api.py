@@ -26,16 +26,16 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.loopback import LoopbackServer
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -91,7 +91,7 @@ class _State:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
-class FakeSlackApi:
+class FakeSlackApi(LoopbackServer):
     """The fake server. Use as ``async with FakeSlackApi() as api``.
 
     Args:
@@ -100,48 +100,24 @@ class FakeSlackApi:
     """
 
     def __init__(self, token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+        super().__init__()
         self.token = token
         self.app_token = app_token
         self._state = _State()
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
-        self.port = 0
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_get("/socket", self._socket)
-        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/api/{method}", self._api)
+        router.add_get("/socket", self._socket)
+        router.add_get("/files-pri/{file_id}/{name}", self._download)
 
-    async def close(self) -> None:
+    async def stopping(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeSlackApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def base_url(self) -> str:

@@ -20,14 +20,14 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 BOT_USER: dict[str, Any] = {
     "id": 777000111,
@@ -365,7 +365,7 @@ class UpdateFactory:
         }
 
 
-class FakeTelegramApi:
+class FakeTelegramApi(LoopbackServer):
     """The fake server. Use as ``async with FakeTelegramApi() as api``.
 
     Args:
@@ -373,6 +373,7 @@ class FakeTelegramApi:
     """
 
     def __init__(self, token: str = "123456:TEST-token") -> None:  # noqa: S107
+        super().__init__()
         self.token = token
         self.make = UpdateFactory()
         self._state = _State()
@@ -380,8 +381,6 @@ class FakeTelegramApi:
         self._new_updates = asyncio.Event()
         self._closing = asyncio.Event()
         self._message_ids = itertools.count(10_000)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         # Called with each call before it is answered; True drops it unanswered (a crash
         # test kills the bot there).
         self.before_answer: Callable[[Call], bool] | None = None
@@ -391,37 +390,14 @@ class FakeTelegramApi:
         self._released = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/bot{token}/{method}", self._api)
+        router.add_get("/file/bot{token}/{path:.+}", self._file)
 
-    async def close(self) -> None:
+    async def stopping(self) -> None:
         self._closing.set()
         self._released.set()
         self._new_updates.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegramApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def base_url(self) -> str:

@@ -23,14 +23,14 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 TOKEN = "EAAG-test-token"
 PHONE_ID = "106540352242922"
@@ -90,7 +90,7 @@ class _State:
     reported_sizes: dict[str, int | None] = field(default_factory=dict)
 
 
-class FakeGraphApi:
+class FakeGraphApi(LoopbackServer):
     """The fake server. Use as ``async with FakeGraphApi() as api``.
 
     Args:
@@ -99,44 +99,18 @@ class FakeGraphApi:
     """
 
     def __init__(self, token: str = TOKEN, phone_id: str = PHONE_ID) -> None:
+        super().__init__()
         self.token = token
         self.phone_id = phone_id
         self._state = _State()
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    async def start(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/{version}/{phone_id}/messages", self._messages)
-        app.router.add_post("/{version}/{phone_id}/media", self._upload)
-        app.router.add_get("/files/{media_id}", self._download)
-        app.router.add_get("/{version}/{media_id}", self._media_url)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeGraphApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/{version}/{phone_id}/messages", self._messages)
+        router.add_post("/{version}/{phone_id}/media", self._upload)
+        router.add_get("/files/{media_id}", self._download)
+        router.add_get("/{version}/{media_id}", self._media_url)
 
     @property
     def base_url(self) -> str:
