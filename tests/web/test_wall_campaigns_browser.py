@@ -1,6 +1,6 @@
 """The partner campaigns' list and header in a real browser (Playwright driving Debian's
 Chromium), on a phone, right to left: the list renders, a name stays text, a link opens
-the campaign's own view."""
+the campaign's own view; axe-core finds nothing serious."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.app import Bot
 from storage.campaigns import add_campaign
+from tests.web.test_accessibility import severe_violations
 from tests.web.test_wall_browser import PHONE
 from tests.web.test_wall_campaigns import pledges
 
@@ -42,3 +43,4 @@ async def test_the_partner_campaigns_list_on_a_phone(page_factory: Any, bot: Bot
     assert await block.get_by_role("link", name="مقاهي ليون").get_attribute("aria-current") == (
         "page"
     )
+    assert await severe_violations(page) == []  # axe-core: the header and the list
