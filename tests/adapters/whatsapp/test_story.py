@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import ModerationItem, Story, StoryMedia, StoryState
-from tests.adapters.whatsapp.conftest import Phone
+from tests.adapters.whatsapp.conftest import Person, Phone
+from tests.fakes.whatsapp_api import interactive_of, options_of, text_of
 from tests.media_samples import jpeg_with_gps, leaks, ogg_opus_with_tags
 from tests.web.helpers import Dashboard
 
@@ -72,3 +73,66 @@ async def test_a_story_with_a_photo_and_a_voice_note(phone: Phone, db: Database)
     assert page.status_code == 200 and "I left Aleppo" in page.text
     for html in (queue.text, page.text):
         assert WA_ID not in html and "555 0123" not in html and "555-0123" not in html
+
+
+ARABIC_STORY = "غادرت حلب عام 2015 مع أمي وأخويّ.\n\nاليوم أدرس التمريض في أوساكا."
+
+
+async def tap_id(person: Person, prefix: str) -> None:
+    """Tap the latest button or row whose id is ``prefix`` (the labels are Arabic)."""
+    for call in reversed(person.seen):
+        for title, choice_id in options_of(call):
+            if choice_id.split("@")[0] == prefix:  # "<id>@<when it was shown>"
+                hooks = person.phone.hooks
+                kind = interactive_of(call)["type"]
+                reply = hooks.button_reply if kind == "button" else hooks.list_reply
+                await person.deliver(reply(person.wa_id, choice_id, title, name=person.name))
+                return
+    raise AssertionError(f"no option {prefix!r} in {[options_of(c) for c in person.seen]}")
+
+
+def arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+async def test_a_story_in_arabic_with_a_photo_and_a_voice_note(phone: Phone, db: Database) -> None:
+    layla = phone.person(WA_ID, name="Layla")
+    await layla.send("مرحبا")
+    await layla.tap("Language")
+    await layla.tap("العربية")
+    chosen = len(layla.seen)  # from here on, everything in Arabic
+    await layla.send("/story")
+    await tap_id(layla, "c:migrant")
+    assert arabic(layla.text) and "Do you agree" not in layla.text  # the consent, in Arabic
+    await tap_id(layla, "c:yes")  # I agree
+    await tap_id(layla, "c:yes")  # 18 or older
+    await tap_id(layla, "c:first_name")
+    await layla.send("ليلى")
+    await layla.send("سوريا")
+    await layla.send("اليابان")
+    await layla.send(ARABIC_STORY.split("\n\n")[0])
+    phone.api.add_media("7101", jpeg_with_gps())
+    await layla.deliver(phone.hooks.media(WA_ID, "image", "7101", "image/jpeg"))
+    phone.api.add_media("7102", ogg_opus_with_tags(), "audio/ogg")
+    await layla.deliver(
+        phone.hooks.media(WA_ID, "audio", "7102", "audio/ogg; codecs=opus", voice=True)
+    )
+    await layla.send(ARABIC_STORY.split("\n\n")[1])
+    await tap_id(layla, "c:done")
+    await layla.send("/skip")
+    assert "غادرت حلب" in layla.text  # the preview quotes the story
+    await tap_id(layla, "c:submit")
+    # Every message of the flow was one WhatsApp accepts (the fake refuses what Graph
+    # would: too many buttons, titles or bodies too long), and every one in Arabic.
+    calls = phone.api.calls("messages", ok_only=False)
+    assert calls and all(c.ok for c in calls)
+    said = [text_of(c) for c in layla.seen[chosen:] if text_of(c)]
+    english = [text for text in said if not arabic(text)]
+    assert english == []
+
+    async with db.transaction() as session:
+        story = (await session.execute(select(Story))).scalar_one()
+        media = (await session.execute(select(StoryMedia))).scalars().all()
+    assert (story.credit_name, story.origin_country, story.current_country) == ("ليلى", "SY", "JP")
+    assert (story.locale, story.state) == ("ar", StoryState.PENDING_REVIEW)
+    assert sorted(m.kind for m in media) == ["photo", "voice"]
