@@ -79,7 +79,7 @@ class CampaignSummary:
 
 def check_id(campaign_id: str) -> str:
     """``campaign_id`` when it is a valid campaign id, else :class:`CampaignError`."""
-    if not CAMPAIGN_ID.match(campaign_id):
+    if not CAMPAIGN_ID.fullmatch(campaign_id):
         raise CampaignError(
             f"a campaign id is 1 to {ID_MAX} lowercase letters, digits and dashes "
             f"(not first or last), e.g. 'osaka-welcome': not {campaign_id!r}"

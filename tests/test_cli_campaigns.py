@@ -178,6 +178,7 @@ async def test_a_date_alone_runs_through_that_day(bot: Bot) -> None:
         (["add", "Osaka", "--name", "x"], "lowercase letters, digits and dashes"),
         (["add", "a" * 49, "--name", "x"], "1 to 48"),
         (["add", "osaka-", "--name", "x"], "not first or last"),
+        (["add", "osaka\n", "--name", "x"], "lowercase letters, digits and dashes"),
         (["add", "osaka", "--name", "  "], "the name is empty"),
         (["add", "osaka", "--name", "x", "--pledge-text", "xx=Hi"], "no language 'xx'"),
         (["add", "osaka", "--name", "x", "--pledge-text", "Hello"], "LANG=TEXT"),

@@ -91,7 +91,7 @@ class CampaignBadges:
 
     async def badge(self, request: Request) -> Response:
         campaign_id = request.path_params["campaign_id"]
-        found = await self._count(campaign_id) if CAMPAIGN_ID.match(campaign_id) else None
+        found = await self._count(campaign_id) if CAMPAIGN_ID.fullmatch(campaign_id) else None
         if found is None:
             return PlainTextResponse("no such campaign", status_code=404)
         titles, total = found
