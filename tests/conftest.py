@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,24 @@ from storage.migrate import upgrade
 from storage.pledges import ensure_campaign
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """A test that runs the CLI in this process (``main([...])``) configures logging as
+    the bot does: its payload filter on every root handler, pytest's capturing handler
+    included, would hide library records from every later test's ``caplog``. Each
+    test leaves the root handlers' filters and the root level as it found them."""
+    root = logging.getLogger()
+    level = root.level
+    filters = {handler: list(handler.filters) for handler in root.handlers}
+    yield
+    root.setLevel(level)
+    for handler in root.handlers:
+        if handler in filters:
+            handler.filters[:] = filters[handler]
+        else:  # added by the test (logging.basicConfig in the CLI)
+            root.removeHandler(handler)
 
 
 def _postgres_unreachable() -> str | None:
