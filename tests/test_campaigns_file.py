@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import text
 
 from bot import campaigns
 from bot.adapters.memory import MemoryChat
@@ -26,6 +25,7 @@ from bot.config import Settings
 from storage.campaigns import CampaignSpec, apply_campaigns, find_campaign, list_campaigns
 from storage.db import Database
 from storage.models import Campaign
+from tests.races import on_statement
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "campaigns.example.toml"
 
@@ -221,37 +221,28 @@ def test_the_example_file_is_valid(settings: Settings) -> None:
     assert len(_load(settings, EXAMPLE)) >= 2
 
 
-async def _someone_waits_for(db: Database, pid: int) -> None:
-    """Until a session waits for the transaction of the PostgreSQL backend ``pid``."""
-    waiting = text(
-        "SELECT count(*) FROM pg_locks waiter JOIN pg_locks holder "
-        "ON waiter.transactionid = holder.transactionid "
-        "WHERE holder.locktype = 'transactionid' AND holder.granted AND holder.pid = :pid "
-        "AND waiter.locktype = 'transactionid' AND NOT waiter.granted"
-    )
-    async with asyncio.timeout(10):
-        while True:
-            async with db.read() as session:
-                if (await session.execute(waiting, {"pid": pid})).scalar_one():
-                    return
-            await asyncio.sleep(0.01)
-
-
 async def test_a_replica_applying_the_file_meanwhile_is_no_error(
     postgres_db: Database, tmp_path: Path
 ) -> None:
     """Two replicas start at once: both see no campaign, both insert it. The second
-    waits for the first and then brings the row to the file's values, without error."""
+    (its reads done before the first commits) then inserts on the first's row, waiting
+    for it if it is still open, and brings it to the file's values, without error."""
     specs = load_campaigns(_file(tmp_path, LYON), default_locale="en", default_campaign="together")
     replica = Database(postgres_db.url, pg_schema=postgres_db.pg_schema)
+    read = asyncio.Event()
+
+    def after(_conn: object, sql: str) -> None:
+        if "FROM milestone" in sql:  # the second's last read before it writes
+            read.set()
+
     try:
-        async with postgres_db.transaction() as session:  # the first replica, mid-way
-            session.add(Campaign(id="lyon-city-hall", title={"en": "Lyon"}, active=False))
-            await session.flush()
-            pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            second = asyncio.create_task(apply_campaigns(replica, specs))
-            await _someone_waits_for(postgres_db, pid)
-        assert await second == {"lyon-city-hall": "created"}
+        with on_statement(replica, after):
+            async with postgres_db.transaction() as session:  # the first replica, mid-way
+                session.add(Campaign(id="lyon-city-hall", title={"en": "Lyon"}, active=False))
+                await session.flush()
+                second = asyncio.create_task(apply_campaigns(replica, specs))
+                await read.wait()  # it has seen no campaign: the first commits now
+            assert await second == {"lyon-city-hall": "created"}
     finally:
         await replica.dispose()
     found = await find_campaign(postgres_db, "lyon-city-hall")
