@@ -21,6 +21,7 @@ from bot.handlers.updates import OFF as UPDATES_OFF
 from bot.i18n import _, ngettext
 from bot.i18n.formatting import format_count, isolate
 from storage import announcements, reading
+from storage.campaigns import title_in
 from storage.models import Campaign, Participant, utcnow
 from storage.outbox import DueMessage
 
@@ -124,7 +125,4 @@ class MilestoneBroadcast:
 
 def _title(campaign: Campaign | None, locale: str, default: str) -> str:
     """A partner campaign's name in ``locale``, else the default locale's, else any."""
-    titles = campaign.title if campaign is not None else None
-    if not titles:
-        return ""
-    return str(titles.get(locale) or titles.get(default) or next(iter(titles.values())))
+    return title_in(campaign.title, locale, default, "") if campaign is not None else ""

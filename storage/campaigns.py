@@ -9,6 +9,7 @@ offers the default pledge, its badge still shows its count).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,12 @@ PLEDGE_TEXT_MAX = 1000
 
 class CampaignError(ValueError):
     """A campaign that cannot be made as asked; the message says why."""
+
+
+def title_in(titles: Mapping[str, str], locale: str, fallback: str, default: str) -> str:
+    """A campaign's name in ``locale``, else in ``fallback``, else in any language it has;
+    ``default`` when it has none."""
+    return titles.get(locale) or titles.get(fallback) or next(iter(titles.values()), default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +67,7 @@ class CampaignSummary:
 
     def name(self, locale: str = "en") -> str:
         """The name in ``locale``, else English, else any; the id when it has none."""
-        return (
-            self.title.get(locale)
-            or self.title.get("en")
-            or next(iter(self.title.values()), self.id)
-        )
+        return title_in(self.title, locale, "en", self.id)
 
     def status(self, now: datetime) -> str:
         """``disabled``, ``not started``, ``ended`` or ``open``."""

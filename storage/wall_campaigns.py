@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.campaigns import title_in
 from storage.models import Campaign, PledgeCounter
 from storage.times import aware
 
@@ -32,11 +33,7 @@ class PartnerCampaign:
 
     def name(self, locale: str, default_locale: str) -> str:
         """The name in ``locale``, else the default locale's, else any (as the badge)."""
-        return (
-            self.title.get(locale)
-            or self.title.get(default_locale)
-            or next(iter(self.title.values()), self.id)
-        )
+        return title_in(self.title, locale, default_locale, self.id)
 
 
 async def partner_campaigns(session: AsyncSession, default: str) -> tuple[PartnerCampaign, ...]:

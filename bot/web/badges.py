@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from bot.core.deps import Deps
 from bot.i18n import ngettext
 from bot.i18n.formatting import format_count
-from storage.campaigns import CAMPAIGN_ID, campaign_count
+from storage.campaigns import CAMPAIGN_ID, campaign_count, title_in
 
 MAX_AGE = 60  # seconds a browser or a cache may keep a badge
 HEIGHT = 20
@@ -98,11 +98,7 @@ class CampaignBadges:
         translator = self.deps.translator
         hint = request.query_params.get("lang", "")[:32] or request.headers.get("accept-language")
         with translator.use(translator.negotiate(hint)) as locale:
-            name = (
-                titles.get(locale)
-                or titles.get(self.deps.settings.default_locale)
-                or next(iter(titles.values()), campaign_id)
-            )
+            name = title_in(titles, locale, self.deps.settings.default_locale, campaign_id)
             count = ngettext("{count} pledge", "{count} pledges", total).format(
                 count=format_count(total, locale)
             )
