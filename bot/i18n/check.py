@@ -25,7 +25,10 @@ from bot.i18n.short_labels import CONTEXT as SHORT_CONTEXT
 from bot.i18n.short_labels import english_short_forms
 from bot.i18n.translator import DOMAIN, LOCALES_DIR
 
-SUPPORTED_LOCALES = ("en", "ja", "ar", "es", "fr", "ru", "zh_Hans", "uk", "fa", "tr")
+SUPPORTED_LOCALES = (
+    *("en", "ja", "ar", "es", "fr", "ru", "zh_Hans", "uk", "fa", "tr"),
+    *("ps", "ur", "bn", "so", "ti", "am", "sw", "de", "it", "pt", "zh_Hant"),
+)
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 TRANSLATION_FUNCTIONS = {"_", "gettext", "ngettext", "pgettext", "npgettext", "N_"}
 PLACEHOLDER = re.compile(r"\{(\w*)(?:![rsa])?(?::[^{}]*)?\}")

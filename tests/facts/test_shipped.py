@@ -14,8 +14,8 @@ from bot.i18n.check import SUPPORTED_LOCALES
 SOURCES = (Path(DEFAULT_FACTS_FILE).parent / "FACTS.md").read_text(encoding="utf-8")
 # "1,531,345", "123.2", "40" of "40%", "2024" of "mid-2024"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# Arabic-Indic and Persian digits, read as ASCII digits.
-DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+# Arabic-Indic, Persian and Bengali digits, read as ASCII digits.
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹০১২৩৪৫৬৭৮৯", "0123456789" * 3)
 FACTS = load_facts().facts
 
 

@@ -195,6 +195,16 @@ ORDINARY_STORIES = {
 }
 
 
+# Each locale added after the first ten keeps its cases in lexicon_cases/<locale>.json,
+# beside the others': {"locale", "ordinary": a story no list may flag, "crisis":
+# {category: [phrases]}}. They join the tables below.
+LEXICON_CASES = {
+    path.stem: json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted((Path(__file__).parent / "lexicon_cases").glob("*.json"))
+}
+ORDINARY_STORIES.update({locale: case["ordinary"] for locale, case in LEXICON_CASES.items()})
+
+
 @pytest.mark.parametrize("locale", sorted(ORDINARY_STORIES))
 async def test_an_ordinary_migration_story_has_no_flags(screener: Screener, locale: str) -> None:
     text = ORDINARY_STORIES[locale]
@@ -425,6 +435,12 @@ CRISIS_PHRASES = [
     ("zh_Hans", "他们不让我出去", "detention"),
     ("zh_Hans", "他威胁要杀我", "violence"),
     ("zh_Hans", "救命，我有危险", "danger"),
+]
+CRISIS_PHRASES += [
+    (locale, phrase, category)
+    for locale, case in LEXICON_CASES.items()
+    for category, phrases in case["crisis"].items()
+    for phrase in phrases
 ]
 
 
