@@ -2,7 +2,9 @@
 
 Fails on: an untranslated or fuzzy entry, a placeholder missing from or added to a
 translation, a catalog out of date with the source (strings missing or obsolete), an
-f-string passed to ``_()``, and a supported locale without a catalog.
+f-string passed to ``_()``, a supported locale without a catalog, and a ``Plural-Forms``
+header that is not CLDR's as Babel writes it (:func:`plural_header_problems`: French with
+two forms instead of three would give a million people the "other" form, not "many").
 
 It also fails on a button label longer than a WhatsApp reply button shows (20 characters)
 in a locale when its short form (:mod:`bot.i18n.short_labels`, what WhatsApp shows
@@ -12,6 +14,7 @@ instead) is missing, untranslated or too long as well (:func:`short_label_proble
 from __future__ import annotations
 
 import ast
+import gettext
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from bot.i18n.short_labels import CONTEXT as SHORT_CONTEXT
@@ -38,6 +42,9 @@ SOURCE_DIRS = ("bot", "moderation")
 BUTTON_LABEL_LIMIT = 20
 # Where the buttons people (not moderators, who stay off WhatsApp) see are made.
 BUTTON_SOURCE_DIRS = ("bot/handlers", "bot/core")
+# The counts a Plural-Forms expression is compared on: every category of every CLDR rule
+# shows up below 200 or at the round thousands and millions ("many" in fr, es, it, pt).
+PLURAL_SAMPLES = (*range(200), 1000, 1001, 10_000, 100_000, 10**6, 10**6 + 1, 2 * 10**6, 10**9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +95,36 @@ def _key(message_id: object, context: str | None) -> str:
     return f"{context}\x04{msgid}" if context else msgid
 
 
+def plural_header_problems(locale: str, catalog: Catalog) -> Iterator[Problem]:
+    """The catalog's ``Plural-Forms`` against CLDR's rule for ``locale`` as Babel writes
+    it: the same number of forms, and the same form chosen for every sample count."""
+    where = f"{locale}/messages.po"
+    cldr = get_plural(locale)
+    header = f"nplurals={catalog.num_plurals}; plural={catalog.plural_expr};"
+    if catalog.num_plurals != cldr.num_plurals:
+        yield Problem(
+            where,
+            f"Plural-Forms has {catalog.num_plurals} form(s), CLDR has {cldr.num_plurals} "
+            f"(Babel: {cldr.plural_forms!r}; this catalog: {header!r})",
+        )
+        return
+    try:
+        ours, theirs = gettext.c2py(catalog.plural_expr), gettext.c2py(cldr.plural_expr)
+    except (ValueError, SyntaxError):
+        yield Problem(where, f"Plural-Forms cannot be read: {header!r}")
+        return
+    differ = [n for n in PLURAL_SAMPLES if ours(n) != theirs(n)]
+    if differ:
+        yield Problem(
+            where,
+            f"Plural-Forms picks another form than CLDR for {differ[:5]} (Babel: "
+            f"{cldr.plural_forms!r}; this catalog: {header!r})",
+        )
+
+
 def catalog_problems(locale: str, catalog: Catalog, expected: set[str]) -> Iterator[Problem]:
     where = f"{locale}/messages.po"
+    yield from plural_header_problems(locale, catalog)
     present: set[str] = set()
     for message in catalog:
         if not message.id:

@@ -27,17 +27,21 @@ def babel_locale(locale: str) -> Locale:
 _DIGITS = {
     "arab": "٠١٢٣٤٥٦٧٨٩",
     "arabext": "۰۱۲۳۴۵۶۷۸۹",
+    "beng": "০১২৩৪৫৬৭৮৯",
 }
+# Languages written here in their native digits where CLDR's default is Latin: CLDR made
+# ``latn`` the default for ``ar``; many Arabic readers, and this campaign's Arabic texts,
+# use ``arab``. (Urdu keeps CLDR's Latin digits, as Pakistan's Urdu press and phones do.)
+_NATIVE_DIGITS = frozenset({"ar"})
 
 
 def numbering_system(locale: str) -> str:
-    """The locale's CLDR default numbering system, or its native one when CLDR's default
-    is Latin but its native digits are Arabic-Indic (CLDR made ``latn`` the default for
-    ``ar``; many Arabic readers, and this campaign's Arabic texts, use ``arab``)."""
+    """The locale's CLDR default numbering system (``beng`` for Bengali, ``arabext`` for
+    Persian and Pashto, ``latn`` for most), or its native one for :data:`_NATIVE_DIGITS`."""
     parsed = babel_locale(locale)
     default = str(parsed.default_numbering_system)
     native = parsed.other_numbering_systems.get("native")
-    if default == "latn" and native in _DIGITS:
+    if parsed.language in _NATIVE_DIGITS and native in _DIGITS:
         return str(native)
     return default
 

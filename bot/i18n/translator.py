@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.support import NullTranslations, Translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -88,8 +89,10 @@ class Translator:
         """Map a platform hint to a supported locale, or the default.
 
         ``hint`` is a Telegram ``language_code``, a Slack locale or a browser's
-        Accept-Language header: ``pt-BR`` falls back to the default, ``zh-CN`` becomes
-        ``zh_Hans`` (Babel fills in the likely script), ``ar-EG`` becomes ``ar``.
+        Accept-Language header: ``pt-BR`` becomes ``pt``, ``zh-CN`` and a bare ``zh``
+        become ``zh_Hans`` and ``zh-TW``/``zh-HK`` ``zh_Hant`` (Babel fills in the likely
+        script), ``ar-EG`` becomes ``ar``, ``fa-AF`` and Dari's ``prs`` ``fa``; an
+        unsupported language falls back to the default.
         """
         for tag in _parse_accept_language(hint or ""):
             for candidate in _candidates(tag):
@@ -117,13 +120,27 @@ class Translator:
             _active.reset(token)
 
 
+# Languages read in another's catalog: Dari (Afghanistan; Windows and some phones say
+# ``prs-AF``) is written Persian, as ``fa-AF`` is.
+_SAME_WRITTEN_LANGUAGE = {"prs": "fa"}
+
+
 def _candidates(tag: str) -> list[str]:
-    """``zh-TW`` -> ``zh_Hant_TW, zh_Hant, zh_TW, zh``: most to least specific."""
+    """``zh-TW`` -> ``zh_Hant_TW, zh_Hant, zh_TW, zh``: most to least specific.
+
+    A tag without a script gets its likely one (CLDR): a bare ``zh`` is ``zh_Hans``.
+    """
+    language = tag.replace("-", "_").split("_")[0].lower()
+    if language in _SAME_WRITTEN_LANGUAGE:
+        return [_SAME_WRITTEN_LANGUAGE[language]]
     try:
         parsed = Locale.parse(tag.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
-        return [tag.replace("-", "_").split("_")[0].lower()]
+        return [language]
     language, script, territory = parsed.language, parsed.script, parsed.territory
+    if not script and not territory:
+        likely = str(get_global("likely_subtags").get(language, "")).split("_")
+        script = likely[1] if len(likely) == 3 else None
     out = []
     if script and territory:
         out.append(f"{language}_{script}_{territory}")

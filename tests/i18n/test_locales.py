@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gettext
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel import Locale
+from babel.messages.plurals import get_plural
 
 from bot.i18n import ngettext
 from bot.i18n.check import SUPPORTED_LOCALES
@@ -20,21 +22,43 @@ def translator() -> Translator:
     return Translator()
 
 
-def test_all_ten_locales_are_compiled(translator: Translator) -> None:
+def test_every_supported_locale_is_compiled(translator: Translator) -> None:
     assert set(translator.locales) == set(SUPPORTED_LOCALES)
 
 
 @pytest.mark.parametrize(
     ("hint", "expected"),
     [
-        ("pt-BR", "en"),
+        ("pt-BR", "pt"),
+        ("pt-PT", "pt"),
         ("zh-CN", "zh_Hans"),
+        ("zh", "zh_Hans"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-HK", "zh_Hant"),
+        ("zh-MO", "zh_Hant"),
+        ("zh-Hant", "zh_Hant"),
+        ("zh-hant", "zh_Hant"),
+        ("zh-hans", "zh_Hans"),
+        ("fa-AF", "fa"),
+        ("prs-AF", "fa"),
+        ("ps-AF", "ps"),
+        ("ur-PK", "ur"),
+        ("bn-BD", "bn"),
+        ("so-SO", "so"),
+        ("ti-ER", "ti"),
+        ("am-ET", "am"),
+        ("sw-KE", "sw"),
+        ("de-AT", "de"),
+        ("it-IT", "it"),
+        ("nb-NO,de;q=0.5", "de"),
+        ("gsw", "en"),
         ("zh-Hans-SG", "zh_Hans"),
         ("ar-EG", "ar"),
         ("fa-IR", "fa"),
         ("uk-UA", "uk"),
         ("ja-JP,ja;q=0.9,en;q=0.5", "ja"),
-        ("de-DE,de;q=0.9,fr;q=0.8,en;q=0.7", "fr"),
+        ("de-DE,de;q=0.9,fr;q=0.8,en;q=0.7", "de"),
+        ("nl-NL,nl;q=0.9,fr;q=0.8,en;q=0.7", "fr"),
         ("tr", "tr"),
         ("es-419", "es"),
         ("", "en"),
@@ -59,32 +83,77 @@ def test_negotiation(translator: Translator, hint: str, expected: str) -> None:
         ("tr", "12.345"),
         ("ar", "١٢٬٣٤٥"),
         ("fa", "۱۲٬۳۴۵"),
+        ("ps", "۱۲٬۳۴۵"),
+        ("ur", "12,345"),
+        ("bn", "১২,৩৪৫"),
+        ("so", "12,345"),
+        ("ti", "12,345"),
+        ("am", "12,345"),
+        ("sw", "12,345"),
+        ("de", "12.345"),
+        ("it", "12.345"),
+        ("pt", "12.345"),
+        ("zh_Hant", "12,345"),
     ],
 )
 def test_counts_in_each_locale(locale: str, expected: str) -> None:
     assert format_count(12345, locale) == expected
 
 
-@pytest.mark.parametrize("locale", ["en", "ar", "ru", "uk"])
+SAMPLE_COUNTS = (0, 1, 2, 3, 11, 100, 1_000_000)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_plural_forms_follow_cldr(translator: Translator, locale: str) -> None:
-    """0, 1, 2, 3, 11 and 100 pick the CLDR category's own form, different per category."""
-    categories: dict[str, set[str]] = {}
+    """0, 1, 2, 3, 11, 100 and 1,000,000 pick the form Babel's CLDR rule picks, and the
+    counts of one CLDR category read the same form."""
+    rule = gettext.c2py(get_plural(locale).plural_expr)
+    catalog = translator.catalog(locale)
+    by_category: dict[str, set[str]] = {}
     with translator.use(locale):
-        for n in (0, 1, 2, 3, 11, 100):
-            text = ngettext(*PLEDGED, n).format(count=n)
-            categories.setdefault(Locale.parse(locale).plural_form(n), set()).add(
-                text.replace(str(n), "#")
-            )
-    forms = {frozenset(v) for v in categories.values()}
-    expected_categories = {
-        "en": {"one", "other"},
-        "ar": {"zero", "one", "two", "few", "many", "other"},
-        "ru": {"one", "few", "many"},
-        "uk": {"one", "few", "many"},
-    }[locale]
-    assert set(categories) == expected_categories
-    assert all(len(v) == 1 for v in categories.values())  # one form per category
-    assert len(forms) == len(categories)  # and each category has its own form
+        for n in SAMPLE_COUNTS:
+            text = ngettext(*PLEDGED, n)
+            if locale != "en":
+                assert text == catalog.ngettext(*PLEDGED, n)
+                assert getattr(catalog, "plural")(n) == rule(n), n  # noqa: B009
+            by_category.setdefault(Locale.parse(locale).plural_form(n), set()).add(text)
+    assert all(len(texts) == 1 for texts in by_category.values()), by_category
+
+
+@pytest.mark.parametrize(
+    ("locale", "categories"),
+    [
+        ("en", {"one", "other"}),
+        ("ar", {"zero", "one", "two", "few", "many", "other"}),
+        ("ru", {"one", "few", "many"}),
+        ("uk", {"one", "few", "many"}),
+        ("fr", {"one", "many", "other"}),
+        ("es", {"one", "many", "other"}),
+        ("it", {"one", "many", "other"}),
+        ("pt", {"one", "many", "other"}),
+    ],
+)
+def test_each_plural_category_has_its_own_form(
+    translator: Translator, locale: str, categories: set[str]
+) -> None:
+    """A million people in French is "1 000 000 de personnes": "many", not "other"."""
+    by_category: dict[str, set[str]] = {}
+    with translator.use(locale):
+        for n in SAMPLE_COUNTS:
+            category = Locale.parse(locale).plural_form(n)
+            by_category.setdefault(category, set()).add(ngettext(*PLEDGED, n))
+    assert set(by_category) == categories
+    assert len({frozenset(texts) for texts in by_category.values()}) == len(categories)
+
+
+def test_a_million_pledges_in_french_and_spanish() -> None:
+    translator = Translator()
+    with translator.use("fr"):
+        text = ngettext(*PLEDGED, 1_000_000).format(count=format_count(1_000_000, "fr"))
+    assert text == "1\u202f000\u202f000 de personnes ont pris l'engagement."
+    with translator.use("es"):
+        text = ngettext(*PLEDGED, 2_000_000).format(count=format_count(2_000_000, "es"))
+    assert text == "2.000.000 de personas han firmado el compromiso."
 
 
 def test_language_names_are_in_their_own_language() -> None:
@@ -94,12 +163,12 @@ def test_language_names_are_in_their_own_language() -> None:
 
 
 def test_right_to_left_locales() -> None:
-    assert [code for code in SUPPORTED_LOCALES if is_rtl(code)] == ["ar", "fa"]
+    assert [code for code in SUPPORTED_LOCALES if is_rtl(code)] == ["ar", "fa", "ps", "ur"]
 
 
 @pytest.mark.parametrize(
     ("locale", "digit"),
-    [("en", "3"), ("fr", "3"), ("ar", "٣"), ("fa", "۳")],
+    [("en", "3"), ("fr", "3"), ("ar", "٣"), ("fa", "۳"), ("ps", "۳"), ("bn", "৩"), ("ur", "3")],
 )
 def test_waits_and_ages_use_the_locale_s_digits(locale: str, digit: str) -> None:
     """A moderator reading Arabic or Persian sees "3 days" in their digits, as counts are."""
