@@ -20,7 +20,7 @@ from bot.core.turn import Turn
 from bot.handlers.mystories import status_label
 from bot.handlers.review import Review
 from bot.i18n import _, ngettext
-from bot.i18n.formatting import babel_locale, format_count
+from bot.i18n.formatting import babel_locale, format_count, format_items
 from moderation.storyteller import erase_stories
 from storage import pledges
 from storage.erased import forget_number
@@ -109,9 +109,12 @@ def export_summary(data: PersonalData, expires_at: datetime, locale: str) -> str
     story_line = ngettext("{count} story", "{count} stories", stories).format(count=count(stories))
     if stories:
         states = Counter(data.story_states)
-        story_line += " — " + ", ".join(
-            _("{status}: {count}").format(status=status_label(state), count=count(n))
-            for state, n in sorted(states.items(), key=lambda item: -item[1])
+        story_line += " — " + format_items(
+            [
+                _("{status}: {count}").format(status=status_label(state), count=count(n))
+                for state, n in sorted(states.items(), key=lambda item: -item[1])
+            ],
+            locale,
         )
     lines = [
         _("Your copy is ready. It holds:"),

@@ -40,7 +40,7 @@ from bot.handlers.story_questions import (
 )
 from bot.handlers.story_submit import submit
 from bot.i18n import _
-from bot.i18n.formatting import search_countries
+from bot.i18n.formatting import format_alternatives, search_countries
 from storage.models import CreditMode, StoryKind, utcnow
 
 
@@ -193,7 +193,7 @@ def form_draft(
                     "I couldn't find a country with that name. Please try another spelling."
                 )
             else:
-                names = ", ".join(name for _code, name in matches)
+                names = format_alternatives([name for _code, name in matches], locale)
                 problems[key] = _("Which country do you mean?") + " " + names
     text = answer("text")
     if not text:

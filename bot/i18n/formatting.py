@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_timedelta
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from bot.i18n.translator import is_rtl
@@ -75,6 +77,17 @@ def format_day(moment: datetime, locale: str) -> str:
 def format_ago(moment: datetime, now: datetime, locale: str) -> str:
     text = format_timedelta(moment - now, add_direction=True, locale=babel_locale(locale))
     return native_digits(text, numbering_system(locale))
+
+
+def format_items(items: Sequence[str], locale: str) -> str:
+    """``Published: 1, Waiting: 2 and Rejected: 1``: a list the locale's way (CLDR's
+    "standard" list pattern: "A, B y C", "A وB وC", "A、B和C", "A፣ B እና C")."""
+    return format_list(list(items), style="standard", locale=babel_locale(locale))
+
+
+def format_alternatives(items: Sequence[str], locale: str) -> str:
+    """``Syria, Somalia or Sudan``: a choice the locale's way (CLDR's "or" pattern)."""
+    return format_list(list(items), style="or", locale=babel_locale(locale))
 
 
 def isolate(text: str, locale: str) -> str:

@@ -18,7 +18,7 @@ from bot.core.deps import Deps
 from bot.core.events import MediaKind, MediaRef, Outgoing
 from bot.core.outbox import render_message
 from bot.i18n import _
-from bot.i18n.formatting import country_name
+from bot.i18n.formatting import country_name, isolate
 from bot.review.cards import load_card, render_card, render_placeholder
 from bot.review.notices import render_notice
 from bot.review.service import ReviewService
@@ -289,18 +289,31 @@ class _Post:
 
 
 def credit_line(story: Story, locale: str) -> str:
-    """ "— Amina, from Syria, living in Japan", as the storyteller chose to be credited."""
+    """ "— Amina, from Syria, living in Japan", as the storyteller chose to be credited.
+
+    One message pattern per shape, so each language words and punctuates the whole line
+    ("— أمينة، من سوريا، تعيش في اليابان"); in a right-to-left language the name, which
+    may be written in Latin letters, is isolated on its own, so the line keeps the
+    language's direction (it begins with the language's own words, not the name's).
+    """
     if story.credit_mode == "full_name" and story.credit_name:
-        name = story.credit_name
+        name = isolate(story.credit_name, locale)
     elif story.credit_mode == "first_name" and story.credit_name:
-        name = story.credit_name.split()[0]
+        name = isolate(story.credit_name.split()[0], locale)
     else:
         name = _("Anonymous")
-    parts = [name]
-    if story.origin_country:
-        parts.append(_("from {country}").format(country=country_name(story.origin_country, locale)))
-    if story.current_country:
-        parts.append(
-            _("living in {country}").format(country=country_name(story.current_country, locale))
-        )
-    return "— " + ", ".join(parts)
+    origin = country_name(story.origin_country, locale) if story.origin_country else None
+    residence = country_name(story.current_country, locale) if story.current_country else None
+    if origin and residence:
+        # Translators: the credit under a published story. {name} is the storyteller's
+        # name or "Anonymous"; {origin} and {residence} are country names.
+        line = _("{name}, from {origin}, living in {residence}")
+    elif origin:
+        # Translators: the credit under a published story; {origin} is a country name.
+        line = _("{name}, from {origin}")
+    elif residence:
+        # Translators: the credit under a published story; {residence} is a country name.
+        line = _("{name}, living in {residence}")
+    else:
+        line = "{name}"
+    return "— " + line.format(name=name, origin=origin, residence=residence)
