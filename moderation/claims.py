@@ -21,7 +21,6 @@ from moderation.transitions import (
     CLEAR_LEASE,
     LEASE,
     ItemView,
-    as_utc,
     check,
     db_later,
     guarded_update,
@@ -31,7 +30,7 @@ from moderation.transitions import (
     refuse,
     transition,
 )
-from storage.models import ModerationItem, Participant, Story
+from storage.models import ModerationItem, Participant, Story, as_utc
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, func, literal, or_, select, update
@@ -25,7 +25,7 @@ from moderation.actors import Actor, Moderator, Storyteller
 from moderation.audit import append_event, last_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
 from moderation.states import PERMISSIONS, Action, allowed_from
-from storage.models import ModerationItem, Participant, Story, StoryState, utcnow
+from storage.models import ModerationItem, Participant, Story, StoryState, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ def db_later(session: AsyncSession, delta: timedelta) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return func.statement_timestamp() + delta
     return _sqlite_clock(f"+{int(delta.total_seconds())} seconds")
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC datetimes; make every datetime aware."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def lease_open_to(session: AsyncSession, actor_id: str) -> ColumnElement[bool]:

@@ -38,7 +38,7 @@ from bot.i18n.translator import is_rtl
 from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
-from storage.models import Participant, StoryMedia
+from storage.models import Participant, StoryMedia, as_utc
 from storage.participants import Brief, find_brief
 from storage.published import published_files_by_ref
 from storage.signals import Listener
@@ -529,7 +529,7 @@ class WebChat:
             locale = participant.locale or self.deps.translator.negotiate(participant.locale_hint)
             # A story card's files, shown from the wall while a moderator publishes them.
             published = await published_files_by_ref(session, _bot_media_refs(rows))
-        return [_render(row, published) for row in rows], locale, reset
+        return [_render(row, published, locale) for row in rows], locale, reset
 
     async def _rows(
         self, session: AsyncSession, participant_id: int | None, since: int
@@ -589,13 +589,18 @@ def _bot_media_refs(rows: list[TranscriptRow]) -> set[str]:
     }
 
 
-def _render(row: TranscriptRow, published: Mapping[str, StoryMedia]) -> dict[str, Any]:
+def _render(
+    row: TranscriptRow, published: Mapping[str, StoryMedia], conversation_locale: str
+) -> dict[str, Any]:
+    """One transcript row as the page reads it. ``at`` is an instant with its UTC offset
+    (the page shows it in the reader's own time zone); a message the person sent is in
+    the conversation's locale (its time is written as the bot's replies are)."""
     # Rows stored before text was normalised at the edge may hold a lone surrogate,
     # which no JSON encoder writes as UTF-8: cleaned here, so history always answers.
     payload = normalise_json(row.payload)
     if not isinstance(payload, dict):
         payload = {}
-    locale = str(payload.get("locale") or "en")
+    locale = str(payload.get("locale") or conversation_locale)
     media = []
     for item in _dicts(payload.get("media")):
         ref = str(item.get("ref", ""))
@@ -618,7 +623,7 @@ def _render(row: TranscriptRow, published: Mapping[str, StoryMedia]) -> dict[str
         "text": text if isinstance(text, str) else "",
         "choices": _dicts(payload.get("choices")) if row.sender == "bot" else [],
         "media": media,
-        "at": row.created_at.isoformat(),
+        "at": (as_utc(row.created_at) or row.created_at).isoformat(),
         "locale": locale.replace("_", "-"),
         "dir": "rtl" if is_rtl(locale) else "ltr",
     }

@@ -20,8 +20,7 @@ from bot.i18n.formatting import format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.thanks import PendingThanks, ThanksDesk, ThanksOutcome, Verdict
 from bot.web.dashboard import PREFIX, Dashboard, SignedIn, _language_label, flagged_pieces
-from moderation.transitions import as_utc
-from storage.models import utcnow
+from storage.models import as_utc, utcnow
 
 PATH = f"{PREFIX}/thanks"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -150,6 +151,31 @@ async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
         await browser.tap("スキップ")
         await browser.tap("スキップ")
         assert "1人が誓いに参加しました。" in browser.last_bot_text
+
+
+async def test_every_message_is_an_instant_with_its_offset_in_the_conversation_s_locale(
+    bot: Bot,
+) -> None:
+    """``at`` carries its UTC offset (a reader in Tokyo must not read UTC as local time),
+    and what the person wrote is in the conversation's locale, as the replies are (its
+    time is written the same way beside them)."""
+    app = create_app(bot, migrate=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://127.0.0.1:8080",
+        headers={"Accept-Language": "ja-JP,ja;q=0.9"},
+    ) as client:
+        browser = Browser(client)
+        await browser.open("/?start=pledge")
+        await browser.tap("誓います")
+        await browser.say("Mariko")
+        messages = await browser.history()
+    assert {m["from"] for m in messages} == {"user", "bot"}
+    for message in messages:
+        at = datetime.fromisoformat(str(message["at"]))
+        assert at.utcoffset() == timedelta(0), message["at"]
+        assert message["locale"] == "ja", message
 
 
 async def test_a_send_retried_with_the_same_client_id_counts_once(
