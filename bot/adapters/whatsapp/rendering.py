@@ -9,7 +9,7 @@ clients count an emoji, so a label that fits here fits there):
 - up to 3 choices whose labels fit 20 characters: reply buttons. Otherwise a list: rows
   of up to 24 characters (a longer label is shortened and shown whole as the row's
   description, up to 72), at most 10 rows a list; more choices go into further list
-  messages, whose body is ``more``.
+  messages, whose body is ``more``, the rows shared evenly (21 languages: 7, 7 and 7).
 - a label too long for its button or row is replaced by its short form from the catalog
   (:mod:`bot.i18n.short_labels`, in the current locale) when that fits: three choices
   stay reply buttons in every language; a row then shows the whole label underneath.
@@ -151,8 +151,12 @@ def plan(message: Outgoing, *, list_button: str, more: str) -> list[Part]:
         options = tuple(Option(c.id, t) for c, t in zip(callbacks, titles, strict=True) if t)
         return [*parts, Part(PartKind.BUTTONS, body, options)]
     button = shorten(list_button, LIST_BUTTON_LIMIT)
-    for start in range(0, len(callbacks), ROWS_MAX):
-        rows = tuple(_row(c) for c in callbacks[start : start + ROWS_MAX])
+    # As few lists as the choices need, as even as can be: 21 languages are three lists
+    # of 7, not 10, 10 and a list of one.
+    lists = -(-len(callbacks) // ROWS_MAX)
+    size = -(-len(callbacks) // lists)
+    for start in range(0, len(callbacks), size):
+        rows = tuple(_row(c) for c in callbacks[start : start + size])
         parts.append(Part(PartKind.LIST, body if start == 0 else more, rows, button=button))
     return parts
 

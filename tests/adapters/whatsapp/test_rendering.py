@@ -44,8 +44,12 @@ def test_more_choices_or_longer_labels_make_a_list_of_ten_rows_at_most() -> None
     assert row.description == long_label  # shown whole under the shortened title
     parts = plan(Outgoing("Pick a country", choices(23)), **WORDS)
     assert [p.kind for p in parts] == [PartKind.LIST] * 3
-    assert [len(p.options) for p in parts] == [10, 10, 3]
+    assert [len(p.options) for p in parts] == [8, 8, 7]  # shared evenly, never a list of 1
     assert [p.text for p in parts] == ["Pick a country", "More choices:", "More choices:"]
+    assert [o.id for p in parts for o in p.options] == [f"c:{n}" for n in range(23)]
+    assert [len(p.options) for p in plan(Outgoing("Pick", choices(21)), **WORDS)] == [7, 7, 7]
+    assert [len(p.options) for p in plan(Outgoing("Pick", choices(11)), **WORDS)] == [6, 5]
+    assert [len(p.options) for p in plan(Outgoing("Pick", choices(10)), **WORDS)] == [10]
 
 
 def test_a_long_text_is_split_and_the_choices_go_with_the_last_part() -> None:
