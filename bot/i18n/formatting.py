@@ -71,7 +71,9 @@ def format_duration(waited: timedelta, locale: str) -> str:
 
 
 def format_day(moment: datetime, locale: str) -> str:
-    return _format_date(moment, format="long", locale=babel_locale(locale))
+    """``6 December 2026``, ``٦ ديسمبر ٢٠٢٦``: the locale's long date in its digits."""
+    text = _format_date(moment, format="long", locale=babel_locale(locale))
+    return native_digits(text, numbering_system(locale))
 
 
 def format_ago(moment: datetime, now: datetime, locale: str) -> str:

@@ -20,9 +20,10 @@ async def page_factory(bot: Bot):  # type: ignore[no-untyped-def]
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         errors: list[str] = []
 
-        async def new_page(locale: str = "en-US"):  # type: ignore[no-untyped-def]
+        async def new_page(locale: str = "en-US", timezone_id: str = "UTC"):  # type: ignore[no-untyped-def]
             context = await browser.new_context(
                 locale=locale,
+                timezone_id=timezone_id,
                 base_url=base_url,
                 extra_http_headers={"Accept-Language": locale},
             )
