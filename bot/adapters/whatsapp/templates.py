@@ -29,18 +29,27 @@ from bot.i18n.translator import SOURCE_LOCALE, Translator
 
 UTILITY = "UTILITY"
 MARKETING = "MARKETING"
-# The bot's locales -> WhatsApp's template language codes.
+# The bot's locales -> WhatsApp's template language codes. WhatsApp has no template
+# language for Pashto, Somali, Tigrinya or Amharic: their readers get the English
+# template (its button brings the notice itself, in their language).
 LANGUAGE_CODES: dict[str, str] = {
     "ar": "ar",
+    "bn": "bn",
+    "de": "de",
     "en": "en",
     "es": "es",
     "fa": "fa",
     "fr": "fr",
+    "it": "it",
     "ja": "ja",
+    "pt": "pt_BR",
     "ru": "ru",
+    "sw": "sw",
     "tr": "tr",
     "uk": "uk",
+    "ur": "ur",
     "zh_Hans": "zh_CN",
+    "zh_Hant": "zh_TW",
 }
 # What a tap on a template's button sends back: the main menu's choice, so that a tap
 # when nothing is waiting (delivered meanwhile) still gets an answer.

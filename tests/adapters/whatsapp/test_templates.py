@@ -19,6 +19,7 @@ from bot.adapters.whatsapp.templates import (
     TAP_PAYLOAD,
     TEMPLATES,
     definitions,
+    language_code,
     problems,
     send_components,
     template_for,
@@ -27,12 +28,16 @@ from bot.cli import main
 from bot.i18n.check import SUPPORTED_LOCALES
 from bot.i18n.translator import Translator
 
-CODES = {"ar", "en", "es", "fa", "fr", "ja", "ru", "tr", "uk", "zh_CN"}
+# WhatsApp's template languages (its "Supported languages" list) for the bot's locales.
+CODES = {"ar", "bn", "de", "en", "es", "fa", "fr", "it", "ja", "pt_BR", "ru", "sw", "tr", "uk"}
+CODES |= {"ur", "zh_CN", "zh_TW"}
+WITHOUT_TEMPLATE_LANGUAGE = {"ps", "so", "ti", "am"}
 
 
-def test_every_locale_has_its_whatsapp_language() -> None:
-    assert set(LANGUAGE_CODES) == set(SUPPORTED_LOCALES)
+def test_every_locale_has_its_whatsapp_language_or_english() -> None:
+    assert set(LANGUAGE_CODES) == set(SUPPORTED_LOCALES) - WITHOUT_TEMPLATE_LANGUAGE
     assert set(LANGUAGE_CODES.values()) == CODES
+    assert {language_code(locale) for locale in WITHOUT_TEMPLATE_LANGUAGE} == {"en"}
 
 
 @pytest.mark.parametrize("template", definitions(Translator()), ids=lambda t: t["language"])
