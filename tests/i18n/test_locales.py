@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from babel import Locale
@@ -177,3 +178,16 @@ def test_waits_and_ages_use_the_locale_s_digits(locale: str, digit: str) -> None
     assert digit in format_ago(now - timedelta(days=3), now, locale)
     if digit != "3":
         assert "3" not in format_duration(timedelta(days=3), locale)
+
+
+def test_the_readme_lists_every_language_with_its_review_status() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in readme.splitlines()
+        if line.startswith("| `") and line.count("|") == 9
+    }
+    assert set(SUPPORTED_LOCALES) <= set(rows)
+    for code in SUPPORTED_LOCALES:
+        assert language_name(code) in rows[code], code
+        assert ("review" in rows[code]) != (code == "en"), code
