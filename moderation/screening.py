@@ -61,16 +61,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SUPPORTED_LOCALES: Final[tuple[str, ...]] = (
-    "en",
-    "ja",
-    "ar",
-    "es",
-    "fr",
-    "ru",
-    "zh_Hans",
-    "uk",
-    "fa",
-    "tr",
+    *("en", "ja", "ar", "es", "fr", "ru", "zh_Hans", "uk", "fa", "tr"),
+    *("ps", "ur", "bn", "so", "ti", "am", "sw", "de", "it", "pt", "zh_Hant"),
 )
 CRISIS_CATEGORIES: Final[tuple[str, ...]] = (
     "self_harm",
@@ -122,10 +114,17 @@ _FOLD_TABLE: Final[Mapping[int, str]] = MappingProxyType(
         **{0x0660 + d: str(d) for d in range(10)},  # Arabic-Indic digits
         **{0x06F0 + d: str(d) for d in range(10)},  # Extended Arabic-Indic (Persian, Urdu)
         **{0x0966 + d: str(d) for d in range(10)},  # Devanagari digits
+        **{0x09E6 + d: str(d) for d in range(10)},  # Bengali digits
         ord("\u066b"): ".",  # Arabic decimal separator
         ord("\u066c"): ",",  # Arabic thousands separator
         ord("\u060c"): ",",  # Arabic comma
         ord("\u061b"): ";",  # Arabic semicolon
+        ord("\u06d4"): ".",  # Urdu full stop
+        ord("\u1361"): " ",  # Ethiopic wordspace, written between words
+        ord("\u1362"): ".",  # Ethiopic full stop
+        ord("\u1363"): ",",  # Ethiopic comma
+        ord("\u1364"): ";",  # Ethiopic semicolon
+        ord("\u0964"): ".",  # danda (Bengali, Devanagari full stop)
         **{ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u02bc\u02b9\u2032\u0060"},
         **{ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"},
         **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"},
@@ -133,6 +132,15 @@ _FOLD_TABLE: Final[Mapping[int, str]] = MappingProxyType(
         ord("\u0649"): "\u064a",  # alef maksura -> yeh
         ord("\u06cc"): "\u064a",  # Persian yeh -> Arabic yeh
         ord("\u06a9"): "\u0643",  # Persian kaf -> Arabic kaf
+        # Urdu and Pashto letters typed either way on Arabic and Persian keyboards:
+        ord("\u06c1"): "\u0647",  # Urdu heh goal -> heh
+        ord("\u06be"): "\u0647",  # Urdu heh doachashmee (aspiration) -> heh
+        ord("\u06c3"): "\u0647",  # Urdu teh marbuta goal -> heh
+        ord("\u06d2"): "\u064a",  # Urdu yeh barree -> yeh
+        ord("\u06d3"): "\u064a",  # yeh barree with hamza -> yeh
+        ord("\u06d0"): "\u064a",  # Pashto yeh -> yeh
+        ord("\u06cd"): "\u064a",  # Pashto yeh with tail -> yeh
+        ord("\u06ab"): "\u06af",  # Pashto gaf -> gaf
         ord("\u0629"): "\u0647",  # teh marbuta -> heh
         ord("\u06d5"): "\u0647",  # ae -> heh
         ord("\u0671"): "\u0627",  # alef wasla -> alef
@@ -444,7 +452,8 @@ def _resolve_locale(locale: str) -> str | None:
         return candidate
     language = candidate.split("_", 1)[0].lower()
     if language == "zh":
-        return "zh_Hans"
+        traditional = "Hant" in candidate or candidate[3:] in ("TW", "HK", "MO")
+        return "zh_Hant" if traditional and "zh_Hant" in SUPPORTED_LOCALES else "zh_Hans"
     return language if language in SUPPORTED_LOCALES else None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n.check import SUPPORTED_LOCALES as I18N_LOCALES
 from moderation.flags import FlagAction, FlagKind, ScreeningResult
 from moderation.screening import (
     CRISIS_CATEGORIES,
@@ -77,7 +78,7 @@ def assert_well_formed(text: str, result: ScreeningResult) -> None:
 
 
 def test_supported_locales_each_have_a_lexicon() -> None:
-    assert SUPPORTED_LOCALES == ("en", "ja", "ar", "es", "fr", "ru", "zh_Hans", "uk", "fa", "tr")
+    assert SUPPORTED_LOCALES == I18N_LOCALES  # a lexicon for every language the bot speaks
     for locale in SUPPORTED_LOCALES:
         data = json.loads((DEFAULT_LEXICONS_DIR / f"{locale}.json").read_text(encoding="utf-8"))
         assert data["locale"] == locale
@@ -457,6 +458,9 @@ async def test_crisis_language_in_every_locale_goes_to_safety(
 
 
 MORE_CRISIS_PHRASES = [
+    ("es", "me vendieron a un hombre en la frontera"),
+    ("am", "እባካችሁ፡እርዱኝ"),  # words parted by the Ethiopic wordspace, not spaces
+    ("ur", "هم خطري ميں هيں"),  # Urdu typed on an Arabic keyboard (ه ي for ہ ے ی)
     ("en", "I'm gonna kill myself"),
     ("en", "my passport was taken by the boss"),
     ("en", "they won't let me leave"),
@@ -524,11 +528,18 @@ async def test_crisis_offsets_point_at_the_phrase(screener: Screener) -> None:
         ("ar", "ساعدني صديقي في إيجاد عمل"),
         ("zh_Hans", "我有危险的工作。"),
         ("es", "No estoy seguro de que fue así."),
+        ("es", "La vecina me vende pan y nos vendieron unos pasajes baratos."),
+        ("pt", "A vizinha me vende pão todos os dias."),  # read by the Spanish list too
         ("fr", "Nous avons traversé à l'aide d'un passeur."),
         ("tr", "Bana yardım etti, çok teşekkür ederim."),
         ("ja", "駅で知らない人が助けてくれました。"),
         ("zh_Hans", "他们打我电话，我被关注了。"),
         ("ru", "Нам помогли волонтёры."),
+        # Every list reads every story: the Simplified list's exceptions in Traditional
+        # characters too ("I miss you so much", "I had an injection", "my phone").
+        ("zh_Hans", "妈妈，我想死你了！"),
+        ("zh_Hant", "媽媽，我想死你了！我今天被打針了。"),
+        ("zh_Hant", "他們打我手機，我被關注了。"),
     ],
 )
 async def test_past_help_and_everyday_words_are_not_crisis(
@@ -597,6 +608,7 @@ async def test_a_self_reported_age_under_18_goes_to_safety(
         ("tr", "Oğlum 6 yaşında."),
         ("ja", "15歳の時に国を出ました。"),
         ("zh_Hans", "我15岁的时候离开了家。"),
+        ("zh_Hant", "我16歲的時候離開了家。"),
     ],
 )
 async def test_past_ages_other_peoples_ages_and_adults_are_not_minors(
@@ -650,6 +662,10 @@ async def test_profanity_is_found_on_normalised_text_and_only_annotates(
         "La casa con el cono naranja.",
         "Hayatımda çok sıkıntı yaşadım.",
         "我妈妈的家很远。",
+        "همسایه‌های نیک ما به ما کمک کردند.",  # Persian "good" is not Arabic profanity
+        "ہمارے نیک پڑوسیوں نے ہماری مدد کی۔",  # nor is Urdu's
+        "ሰላም፣ ስሜ አሚና ነው።",  # Ethiopic punctuation is punctuation
+        "আমার নাম আমিনা, আমি ২০১৫ সালে এসেছি।",
     ],
 )
 async def test_words_that_contain_or_resemble_swear_words_are_not_profanity(
