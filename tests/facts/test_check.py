@@ -47,7 +47,7 @@ def cli(tmp_path: Path, *args: str, facts_file: Path) -> subprocess.CompletedPro
 
 def test_the_packaged_facts_pass_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_facts() == 0
-    assert "facts in all 10 languages" in capsys.readouterr().out
+    assert "facts in all 21 languages" in capsys.readouterr().out
 
 
 def test_the_check_lists_facts_missing_a_language(
@@ -55,7 +55,10 @@ def test_the_check_lists_facts_missing_a_language(
 ) -> None:
     assert check_facts(write(tmp_path, fact())) == 1
     out = capsys.readouterr().out
-    assert "fact 'children': no ar, es, fa, ja, ru, tr, uk, zh_Hans translation" in out
+    assert (
+        "fact 'children': no am, ar, bn, de, es, fa, it, ja, ps, pt, ru, so, sw, ti, tr, uk, ur, zh_Hans, zh_Hant translation"
+        in out
+    )
     assert "1 fact(s) missing a language" in out
 
 
@@ -79,7 +82,7 @@ def test_an_empty_setting_means_the_packaged_file() -> None:
 def test_the_command_line_checks_the_file_facts_file_names(tmp_path: Path) -> None:
     done = cli(tmp_path, "facts", "check", facts_file=write(tmp_path, fact()))
     assert done.returncode == 1
-    assert "fact 'children': no ar" in done.stdout
+    assert "fact 'children': no am, ar" in done.stdout
 
 
 def test_run_refuses_a_broken_facts_file_with_one_clear_line(tmp_path: Path) -> None:
