@@ -37,10 +37,14 @@ STORIES = {
     "ti": "ኣብ 2015 ካብ ኣስመራ ወጺአ። ሎሚ ኣብ ኦሳካ ነርስነት እመሃር ኣለኹ።",
     "am": "በ2015 ከአዲስ አበባ ወጣሁ። ዛሬ በኦሳካ ነርስነት እየተማርኩ ነው።",
     "bn": "২০১৫ সালে আমি ঢাকা ছেড়েছিলাম। আজ আমি ওসাকায় নার্সিং পড়ি।",
+    "ja": "2015年にアレッポを出ました。今は大阪で看護を学んでいます。",
+    "zh_Hant": "我在2015年離開了阿勒坡。現在我在大阪學習護理。",
 }
 DIRECTION = {"ar": "rtl", "fa": "rtl", "ps": "rtl", "ur": "rtl"}
 # Languages whose script has a font on this machine (fontconfig knows the language).
 FONT_LANG = {"ar": "ar", "fa": "fa", "ps": "ps", "ur": "ur", "ti": "ti", "am": "am", "bn": "bn"}
+FONT_LANG |= {"ja": "ja", "zh_Hant": "zh-tw"}
+FONT_PACKAGE = {"ja": "fonts-noto-cjk", "zh_Hant": "fonts-noto-cjk"}
 
 # In the page: the code points of ``text`` that the element's font (with the browser's
 # fallback) draws as the missing-glyph box. A character is "tofu" when it paints exactly
@@ -100,7 +104,8 @@ def fonts_for(pattern: str) -> str:
 
 def require_font(locale: str) -> None:
     if not fonts_for(f":lang={FONT_LANG[locale]}"):
-        pytest.skip(f"no font for {locale} on this machine (apt-get install fonts-noto-core)")
+        package = FONT_PACKAGE.get(locale, "fonts-noto-core")
+        pytest.skip(f"no font for {locale} on this machine (apt-get install {package})")
     if not fonts_for(":charset=1f91d"):  # 🤝, on the buttons
         pytest.skip("no emoji font on this machine (apt-get install fonts-noto-color-emoji)")
 
@@ -147,15 +152,16 @@ async def test_the_tofu_check_finds_a_letter_without_a_font(page_factory) -> Non
     assert "A" not in tofu and "B" not in tofu and "\U0010fffc" in tofu
 
 
-@pytest.mark.parametrize("locale", ["ar", "ur", "ti", "fa", "ps", "bn", "am"])
+@pytest.mark.parametrize("locale", ["ar", "ur", "ti", "fa", "ps", "bn", "am", "ja", "zh_Hant"])
 async def test_the_chat_in_its_script_and_direction(page_factory, bot: Bot, locale: str) -> None:  # type: ignore[no-untyped-def]
     require_font(locale)
     direction = DIRECTION.get(locale, "ltr")
-    page = await page_factory(locale=locale)
+    tag = locale.replace("_", "-")
+    page = await page_factory(locale=tag)
     await page.goto("/")
     welcome = "#log .msg[data-from='bot'] .text"
     await page.locator(welcome).first.wait_for()
-    assert await page.get_attribute("html", "lang") == locale
+    assert await page.get_attribute("html", "lang") == tag
     assert await page.get_attribute("html", "dir") == direction
     await say(page, STORIES[locale])
     mine = "#log .msg[data-from='user'] .text"
