@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -135,15 +136,20 @@ async def test_story_through_the_web_chat(browser: Browser, bot: Bot) -> None:
     assert media.platform == "web" and media.mime == "image/png"
 
 
-async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
-    app = create_app(bot, migrate=False)
-    transport = httpx.ASGITransport(app=app)
+@contextlib.asynccontextmanager
+async def japanese_browser(bot: Bot) -> AsyncIterator[Browser]:
+    """A browser whose Accept-Language asks for Japanese first."""
+    transport = httpx.ASGITransport(app=create_app(bot, migrate=False))
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://127.0.0.1:8080",
         headers={"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.5"},
     ) as client:
-        browser = Browser(client)
+        yield Browser(client)
+
+
+async def test_pledge_in_japanese_from_accept_language(bot: Bot) -> None:
+    async with japanese_browser(bot) as browser:
         page = await browser.open("/?start=pledge")
         assert '<html lang="ja"' in page.text
         assert "TOGETHERの誓い" in browser.all_text
@@ -159,14 +165,7 @@ async def test_every_message_is_an_instant_with_its_offset_in_the_conversation_s
     """``at`` carries its UTC offset (a reader in Tokyo must not read UTC as local time),
     and what the person wrote is in the conversation's locale, as the replies are (its
     time is written the same way beside them)."""
-    app = create_app(bot, migrate=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://127.0.0.1:8080",
-        headers={"Accept-Language": "ja-JP,ja;q=0.9"},
-    ) as client:
-        browser = Browser(client)
+    async with japanese_browser(bot) as browser:
         await browser.open("/?start=pledge")
         await browser.tap("誓います")
         await browser.say("Mariko")
