@@ -292,7 +292,7 @@ def credit_line(story: Story, locale: str) -> str:
     """ "— Amina, from Syria, living in Japan", as the storyteller chose to be credited.
 
     One message pattern per shape, so each language words and punctuates the whole line
-    ("— أمينة، من سوريا، تعيش في اليابان"); in a right-to-left language the name, which
+    ("— Amina، من سوريا، مكان الإقامة: اليابان"); in a right-to-left language the name, which
     may be written in Latin letters, is isolated on its own, so the line keeps the
     language's direction (it begins with the language's own words, not the name's).
     """
