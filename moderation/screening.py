@@ -38,10 +38,10 @@ import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import phonenumbers
 
@@ -244,17 +244,23 @@ def _fold_base(text: str) -> str:
     return _fold(text).text
 
 
-def _base_literal(text: str) -> str:
-    """A phrase's literal text as a pattern over folded text."""
-    return re.escape(_fold(text).text)
+@lru_cache(maxsize=65536)
+def _base_tokens(text: str) -> tuple[str, ...]:
+    """A phrase's literal text as patterns over folded text, one a character."""
+    return tuple(re.escape(c) for c in _fold(text).text)
 
 
-def _loose_literal(text: str) -> str:
+@lru_cache(maxsize=65536)
+def _loose_tokens(text: str) -> tuple[str, ...]:
     """...over the profanity fold, where any letter may repeat: "fuuuck" is "fuck".
 
     Repeats are matched, not collapsed, so "nigger" never reads as "Niger".
     """
-    return "".join(re.escape(c) + "+" for c in _loosen(_fold(text)).text)
+    return tuple(re.escape(c) + "+" for c in _loosen(_fold(text)).text)
+
+
+def _base_literal(text: str) -> str:
+    return "".join(_base_tokens(text))
 
 
 # --- Lexicons: per-locale phrase lists compiled to patterns ------------------------------
@@ -279,8 +285,17 @@ def _expand(phrase: str, where: str) -> list[str]:
     return phrases
 
 
-def _phrase_regex(phrase: str, literal: Callable[[str], str], age: str | None, where: str) -> str:
-    words: list[str] = []
+Tokens = Callable[[str], tuple[str, ...]]
+
+
+def _phrase_regex(phrase: str, literal: Tokens, age: str | None, where: str) -> str:
+    return "".join(_phrase_tokens(phrase, literal, age, where))
+
+
+def _phrase_tokens(phrase: str, literal: Tokens, age: str | None, where: str) -> tuple[str, ...]:
+    """A phrase as a sequence of patterns (a character, a space, an age…), which
+    :func:`_trie` shares between phrases that begin alike."""
+    words: list[list[str]] = []
     for raw_word in phrase.split(" "):
         wildcard = raw_word.endswith("*")
         word = raw_word[:-1] if wildcard else raw_word
@@ -300,23 +315,27 @@ def _phrase_regex(phrase: str, literal: Callable[[str], str], age: str | None, w
                     raise LexiconError(f"{where}: unknown placeholder in {phrase!r}")
                 pattern = literal(part)
                 has_text = has_text or bool(pattern)
-                parts.append(pattern)
+                parts.extend(pattern)
         if not has_text and _AGE_SLOT not in word:
             raise LexiconError(f"{where}: a word of {phrase!r} folds to nothing")
-        words.append("".join(parts) + (r"\w*" if wildcard else ""))
-    return r"\s+".join(words)
+        words.append(parts + ([r"\w*"] if wildcard else []))
+    return tuple(
+        itertools.chain.from_iterable(
+            ([r"\s+"] if index else []) + word for index, word in enumerate(words)
+        )
+    )
 
 
 def _entry_regexes(
-    entries: object, literal: Callable[[str], str], age: str | None, where: str
-) -> list[tuple[int, str]]:
-    """(phrase length, pattern) for each phrase of a list.
+    entries: object, literal: Tokens, age: str | None, where: str
+) -> list[tuple[int, tuple[str, ...]]]:
+    """(phrase length, its patterns) for each phrase of a list.
 
     Each entry is a phrase, or ``{"phrase": ..., "not_followed_by": [...]}``.
     """
     if not isinstance(entries, list) or not entries:
         raise LexiconError(f"{where}: expected a non-empty list")
-    regexes: list[tuple[int, str]] = []
+    regexes: list[tuple[int, tuple[str, ...]]] = []
     for entry in entries:
         guard = ""
         if isinstance(entry, dict):
@@ -335,13 +354,39 @@ def _entry_regexes(
         else:
             raise LexiconError(f"{where}: malformed entry {entry!r}")
         regexes.extend(
-            (len(p), _phrase_regex(p, literal, age, where) + guard) for p in _expand(phrase, where)
+            (len(p), _phrase_tokens(p, literal, age, where) + ((guard,) if guard else ()))
+            for p in _expand(phrase, where)
         )
     return regexes
 
 
 def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _trie(phrases: Iterable[tuple[str, ...]]) -> str:
+    """One pattern for many phrases, those that begin alike sharing their beginning:
+    "(i am|i'm) (in danger|not safe)" is tried as "i(?: am|'m) (?:in danger|not safe)",
+    not as four phrases from every character of a story. At each branch the phrases
+    given first (the longest) are tried first, and a phrase that ends where a longer one
+    goes on is tried last, so the longest phrase still wins."""
+    root: dict[str, dict[str, Any]] = {}
+    end = ""  # no pattern is empty: the key of a phrase that ends at a node
+    for tokens in phrases:
+        node = root
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[end] = {}
+
+    def pattern(node: dict[str, dict[str, Any]]) -> str:
+        branches = [token + pattern(child) for token, child in node.items() if token != end]
+        if end in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return pattern(root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,10 +396,10 @@ class _Shape:
     boundaries: bool
     proclitics: tuple[str, ...]
 
-    def compile(self, regexes: Iterable[tuple[int, str]]) -> re.Pattern[str]:
+    def compile(self, regexes: Iterable[tuple[int, tuple[str, ...]]]) -> re.Pattern[str]:
         # Longest phrase first: "i am 15 years old" rather than "i am 15".
         ordered = sorted(set(regexes), key=lambda item: (-item[0], item[1]))
-        body = "|".join(dict.fromkeys(regex for _, regex in ordered))
+        body = _trie([tokens for _, tokens in ordered])
         if not self.boundaries:
             return re.compile(f"(?:{body})")
         prefix = ""
@@ -381,10 +426,20 @@ class _Lexicon:
 
 
 def _load_lexicon(path: Path, locale: str) -> _Lexicon:
-    where = path.name
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
+        raise LexiconError(f"{path.name}: cannot read ({type(exc).__name__})") from exc
+    return _compile_lexicon(text, locale, path.name)
+
+
+@lru_cache(maxsize=64)
+def _compile_lexicon(text: str, locale: str, where: str) -> _Lexicon:
+    """A lexicon's patterns, compiled once a process for the same text (a large list
+    takes a second; every Screener of a process, a test's too, shares them)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
         raise LexiconError(f"{where}: cannot read ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or data.get("locale") != locale:
         raise LexiconError(f'{where}: expected an object with "locale": {locale!r}')
@@ -402,7 +457,7 @@ def _load_lexicon(path: Path, locale: str) -> _Lexicon:
     if not isinstance(crisis, dict) or set(crisis) != set(CRISIS_CATEGORIES):
         raise LexiconError(f"{where}: crisis needs exactly {', '.join(CRISIS_CATEGORIES)}")
     crisis_patterns = tuple(
-        (category, shape.compile(_entry_regexes(crisis[category], _base_literal, None, where)))
+        (category, shape.compile(_entry_regexes(crisis[category], _base_tokens, None, where)))
         for category in CRISIS_CATEGORIES
     )
 
@@ -415,7 +470,7 @@ def _load_lexicon(path: Path, locale: str) -> _Lexicon:
     ):
         raise LexiconError(f"{where}: number_words maps words to ages 1-99")
     number_words = {" ".join(_fold_base(k).split()): v for k, v in words.items()}
-    word_regexes = [_phrase_regex(w, _base_literal, None, where) for w in words]
+    word_regexes = [_phrase_regex(w, _base_tokens, None, where) for w in words]
     age_regex = "(?<![0-9])(" + "|".join(["[0-9]{1,2}", *word_regexes]) + ")(?![0-9])"
 
     return _Lexicon(
@@ -423,15 +478,15 @@ def _load_lexicon(path: Path, locale: str) -> _Lexicon:
         phone_regions=tuple(regions),
         crisis=crisis_patterns,
         ages=shape.compile(
-            _entry_regexes(age.get("self_reported"), _base_literal, age_regex, where)
+            _entry_regexes(age.get("self_reported"), _base_tokens, age_regex, where)
         ),
         number_words=MappingProxyType(number_words),
         minor_statements=shape.compile(
-            _entry_regexes(age.get("minor_statements"), _base_literal, None, where)
+            _entry_regexes(age.get("minor_statements"), _base_tokens, None, where)
         ),
-        profanity=shape.compile(_entry_regexes(data.get("profanity"), _loose_literal, None, where)),
+        profanity=shape.compile(_entry_regexes(data.get("profanity"), _loose_tokens, None, where)),
         document_keywords=shape.compile(
-            _entry_regexes(data.get("document_keywords"), _base_literal, None, where)
+            _entry_regexes(data.get("document_keywords"), _base_tokens, None, where)
         ),
     )
 
