@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from babel import UnknownLocaleError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -33,7 +34,7 @@ from bot.core.events import Inbound, InboundKind, Outgoing
 from bot.core.media import MediaIntake, note_texts
 from bot.core.service import BotCore
 from bot.i18n import N_, _
-from bot.i18n.formatting import format_count
+from bot.i18n.formatting import format_count, numbering_system
 from bot.i18n.translator import is_rtl
 from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
@@ -626,7 +627,17 @@ def _render(
         "at": (as_utc(row.created_at) or row.created_at).isoformat(),
         "locale": locale.replace("_", "-"),
         "dir": "rtl" if is_rtl(locale) else "ltr",
+        "digits": _digits(locale),
     }
+
+
+def _digits(locale: str) -> str:
+    """The numbering system the page writes a message's time in (``arab`` for Arabic, as
+    its text is); Latin for a locale Babel does not know (a row of an older version)."""
+    try:
+        return numbering_system(locale)
+    except (ValueError, UnknownLocaleError):
+        return "latn"
 
 
 def _published(row: StoryMedia | None) -> dict[str, Any] | None:

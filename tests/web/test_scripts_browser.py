@@ -223,3 +223,23 @@ async def test_times_in_the_reader_s_time_zone_and_language(  # type: ignore[no-
         if locale == "ja-JP":
             assert "AM" not in shown and "PM" not in shown  # as the replies beside it
     await screenshot(page, f"times-{zone.replace('/', '-')}")
+
+
+@pytest.mark.parametrize(
+    ("locale", "digits"),
+    [("ar", "٠١٢٣٤٥٦٧٨٩"), ("ps", "۰۱۲۳۴۵۶۷۸۹"), ("bn", "০১২৩৪৫৬৭৮৯"), ("ti", "0123456789")],
+)
+async def test_times_in_the_conversation_s_digits_never_in_english(  # type: ignore[no-untyped-def]
+    page_factory, locale: str, digits: str
+) -> None:
+    """Arabic's times in Arabic-Indic digits as its text; a language the browser has no
+    data for (Pashto, Tigrinya in Chromium) a 24-hour time, not English's "10:12 PM"."""
+    page = await page_factory(locale=locale, timezone_id="Asia/Tokyo")
+    await page.goto("/")
+    time = page.locator("#log .msg[data-from='bot'] time").first
+    await time.wait_for()
+    shown = await time.inner_text()
+    if locale in ("ps", "ti"):  # (CLDR writes Bengali's times with "AM" and "PM")
+        assert "AM" not in shown and "PM" not in shown, shown
+    assert all(ch in digits for ch in shown if ch.isdigit()), shown
+    assert any(ch.isdigit() for ch in shown), shown

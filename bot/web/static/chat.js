@@ -226,6 +226,7 @@
       at: typeof raw.at === "string" ? raw.at : "",
       locale: typeof raw.locale === "string" ? raw.locale : "",
       dir: raw.dir === "rtl" || raw.dir === "ltr" ? raw.dir : "",
+      digits: typeof raw.digits === "string" ? raw.digits : "",
     };
   }
 
@@ -248,7 +249,7 @@
 
     if (msg.choices.length) node.append(renderChoices(msg.choices));
 
-    const time = renderTime(msg.at, msg.locale || currentLang());
+    const time = renderTime(msg.at, msg.locale || currentLang(), msg.digits);
     if (time) node.append(time);
     return node;
   }
@@ -327,14 +328,35 @@
 
   const timeFormats = new Map();
 
-  function formatTime(date, lang) {
+  function browserKnows(lang) {
+    try {
+      return Intl.DateTimeFormat.supportedLocalesOf([lang]).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A message's time in the reader's time zone, written the conversation's way: its
+   * language's format and its digits (the server names them: "arab", "beng"…). A
+   * language the browser has no data for (Pashto, Somali, Tigrinya in Chromium) gets
+   * a neutral 24-hour time in its digits, not English's "10:12 PM".
+   */
+  function formatTime(date, lang, digits) {
     const sameDay = date.toDateString() === new Date().toDateString();
-    const key = `${lang}|${sameDay}`;
+    const key = `${lang}|${digits}|${sameDay}`;
     if (!timeFormats.has(key)) {
-      const options = sameDay ? { timeStyle: "short" } : { dateStyle: "medium", timeStyle: "short" };
+      const numbering = /^[a-z]{3,8}$/.test(digits) ? `-u-nu-${digits}` : "";
+      let locale = lang;
+      let options = sameDay ? { timeStyle: "short" } : { dateStyle: "medium", timeStyle: "short" };
+      if (!browserKnows(lang)) {
+        locale = "en-GB";
+        const time = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+        options = sameDay ? time : { year: "numeric", month: "2-digit", day: "2-digit", ...time };
+      }
       let format;
       try {
-        format = new Intl.DateTimeFormat(lang, options);
+        format = new Intl.DateTimeFormat(locale + numbering, options);
       } catch {
         format = new Intl.DateTimeFormat(undefined, options);
       }
@@ -343,10 +365,10 @@
     return timeFormats.get(key).format(date);
   }
 
-  function renderTime(at, lang) {
+  function renderTime(at, lang, digits) {
     const date = at ? new Date(at) : null;
     if (!date || Number.isNaN(date.getTime())) return null;
-    const time = make("time", "time", formatTime(date, lang));
+    const time = make("time", "time", formatTime(date, lang, digits));
     time.dateTime = at;
     return time;
   }
