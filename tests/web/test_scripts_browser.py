@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 from bot.app import Bot
 from storage.models import ModerationItem, Story
-from tests.adapters.test_webchat_browser import say
+from tests.adapters.test_webchat_browser import say, tap
 from tests.web.helpers import item_row, publish, tell
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
@@ -243,3 +243,54 @@ async def test_times_in_the_conversation_s_digits_never_in_english(  # type: ign
         assert "AM" not in shown and "PM" not in shown, shown
     assert all(ch in digits for ch in shown if ch.isdigit()), shown
     assert any(ch.isdigit() for ch in shown), shown
+
+
+# In the page: the gap between a paragraph's right edge and the line's right end, for
+# the line holding ``needle`` inside ``element`` (0 when the line is aligned right).
+RIGHT_GAP_SCRIPT = """
+(element, needle) => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(needle);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + needle.length);
+    const line = range.getBoundingClientRect();
+    const box = element.getBoundingClientRect();
+    const padding = parseFloat(getComputedStyle(element).paddingRight) || 0;
+    return box.right - padding - line.right;
+  }
+  return null;
+}
+"""
+
+
+async def test_an_arabic_story_in_an_english_chat_runs_right_to_left(page_factory) -> None:  # type: ignore[no-untyped-def]
+    """A message mixing languages is laid out a paragraph at a time, as messaging apps
+    do: the Arabic paragraph of the preview starts at the right, under English lines."""
+    require_font("ar")
+    page = await page_factory()
+    await page.goto("/?start=story")
+    log = page.locator("#log")
+    await tap(page, "My own migration story")
+    await tap(page, "I agree")
+    await tap(page, "Yes, I am 18")
+    await tap(page, "Anonymous")
+    await log.get_by_text("Which country do you come from?").wait_for()
+    await say(page, "Syria")
+    await log.get_by_text("live now").last.wait_for()
+    await say(page, "Japan")
+    await log.get_by_text("tell your story").wait_for()
+    arabic = "غادرت حلب سنة ٢٠١٥."
+    await say(page, arabic)
+    await log.get_by_text("characters so far").wait_for()
+    await tap(page, "I'm done")
+    await tap(page, "Skip")
+    preview = log.locator(".msg[data-from='bot'] .text", has_text="Here is your story").last
+    await preview.wait_for()
+    gap = await preview.evaluate(RIGHT_GAP_SCRIPT, arabic)
+    assert gap is not None and abs(gap) < 2, gap
+    english = await preview.evaluate(RIGHT_GAP_SCRIPT, "Here is your story")
+    assert english > 40, english  # the English heading stays at the left
+    await screenshot(page, "chat-en-arabic-story")
