@@ -70,8 +70,8 @@ async def test_a_person_takes_the_pledge_in_the_browser(page_factory, bot: Bot) 
         assert await pledges.pledge_total(session, "together") == 1
 
 
-async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
-    page = await page_factory()
+async def tell_until_the_preview(page, origin: str, residence: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """An anonymous story told in English in the web chat, up to its preview."""
     await page.goto("/?start=story")
     log = page.locator("#log")
     await tap(page, "My own migration story")
@@ -79,15 +79,22 @@ async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> 
     await tap(page, "Yes, I am 18")
     await tap(page, "Anonymous")
     await log.get_by_text("Which country do you come from?").wait_for()
-    await say(page, "Ukraine")
+    await say(page, origin)
     await log.get_by_text("live now").last.wait_for()
-    await say(page, "Poland")
+    await say(page, residence)
     await log.get_by_text("tell your story").wait_for()
-    await say(page, "We left Kharkiv in March.\nMy daughter started school in Kraków.")
+    await say(page, text)
     await log.get_by_text("characters so far").wait_for()
     await tap(page, "I'm done")
     await tap(page, "Skip")
     await log.get_by_text("Here is your story").wait_for()
+
+
+async def test_a_person_tells_a_story_in_the_browser(page_factory, bot: Bot) -> None:  # type: ignore[no-untyped-def]
+    page = await page_factory()
+    text = "We left Kharkiv in March.\nMy daughter started school in Kraków."
+    await tell_until_the_preview(page, "Ukraine", "Poland", text)
+    log = page.locator("#log")
     await tap(page, "Submit my story")
     await log.get_by_text("Thank you for trusting us").wait_for()
     async with bot.deps.db.transaction() as session:

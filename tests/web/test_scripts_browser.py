@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 from bot.app import Bot
 from storage.models import ModerationItem, Story
-from tests.adapters.test_webchat_browser import say, tap
+from tests.adapters.test_webchat_browser import say, tell_until_the_preview
 from tests.web.helpers import item_row, publish, tell
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
@@ -271,22 +271,9 @@ async def test_an_arabic_story_in_an_english_chat_runs_right_to_left(page_factor
     do: the Arabic paragraph of the preview starts at the right, under English lines."""
     require_font("ar")
     page = await page_factory()
-    await page.goto("/?start=story")
-    log = page.locator("#log")
-    await tap(page, "My own migration story")
-    await tap(page, "I agree")
-    await tap(page, "Yes, I am 18")
-    await tap(page, "Anonymous")
-    await log.get_by_text("Which country do you come from?").wait_for()
-    await say(page, "Syria")
-    await log.get_by_text("live now").last.wait_for()
-    await say(page, "Japan")
-    await log.get_by_text("tell your story").wait_for()
     arabic = "غادرت حلب سنة ٢٠١٥."
-    await say(page, arabic)
-    await log.get_by_text("characters so far").wait_for()
-    await tap(page, "I'm done")
-    await tap(page, "Skip")
+    await tell_until_the_preview(page, "Syria", "Japan", arabic)
+    log = page.locator("#log")
     preview = log.locator(".msg[data-from='bot'] .text", has_text="Here is your story").last
     await preview.wait_for()
     gap = await preview.evaluate(RIGHT_GAP_SCRIPT, arabic)
