@@ -30,7 +30,8 @@ from moderation.transitions import (
     refuse,
     transition,
 )
-from storage.models import ModerationItem, Participant, Story, as_utc
+from storage.models import ModerationItem, Participant, Story
+from storage.times import as_utc
 
 
 @dataclass(frozen=True, slots=True)

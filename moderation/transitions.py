@@ -25,7 +25,8 @@ from moderation.actors import Actor, Moderator, Storyteller
 from moderation.audit import append_event, last_decision
 from moderation.errors import DecisionConflict, NotAllowed, Refusal
 from moderation.states import PERMISSIONS, Action, allowed_from
-from storage.models import ModerationItem, Participant, Story, StoryState, as_utc, utcnow
+from storage.models import ModerationItem, Participant, Story, StoryState, utcnow
+from storage.times import as_utc
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC datetimes; make every datetime aware."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 class Participant(SQLModel, table=True):
     """A person on one platform: a storyteller, a supporter, or both."""
 

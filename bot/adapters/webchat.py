@@ -39,10 +39,11 @@ from bot.i18n.translator import is_rtl
 from bot.web.media import media_path
 from bot.web.untrusted import BodyTooLargeError, bounded_int, parse_json, read_body
 from storage.media import Refusal
-from storage.models import Participant, StoryMedia, as_utc
+from storage.models import Participant, StoryMedia
 from storage.participants import Brief, find_brief
 from storage.published import published_files_by_ref
 from storage.signals import Listener
+from storage.times import aware
 from storage.transcripts import (
     BOT,
     CHANNEL,
@@ -624,7 +625,7 @@ def _render(
         "text": text if isinstance(text, str) else "",
         "choices": _dicts(payload.get("choices")) if row.sender == "bot" else [],
         "media": media,
-        "at": (as_utc(row.created_at) or row.created_at).isoformat(),
+        "at": aware(row.created_at).isoformat(),
         "locale": locale.replace("_", "-"),
         "dir": "rtl" if is_rtl(locale) else "ltr",
         "digits": _digits(locale),

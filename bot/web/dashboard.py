@@ -52,8 +52,9 @@ from moderation.reasons import ReasonCode
 from moderation.states import SAFETY_ROLES, Role, may
 from moderation.visibility import may_read
 from storage.dashboard_tokens import SESSION_TTL, login_holder, sign_in, sign_out
-from storage.models import ModerationEvent, StoryMedia, StoryState, as_utc, utcnow
+from storage.models import ModerationEvent, StoryMedia, StoryState, utcnow
 from storage.published import Presentation, presentation_of
+from storage.times import as_utc
 
 log = logging.getLogger(__name__)
 

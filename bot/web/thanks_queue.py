@@ -20,7 +20,8 @@ from bot.i18n.formatting import format_ago, format_count
 from bot.i18n.translator import is_rtl
 from bot.review.thanks import PendingThanks, ThanksDesk, ThanksOutcome, Verdict
 from bot.web.dashboard import PREFIX, Dashboard, SignedIn, _language_label, flagged_pieces
-from storage.models import as_utc, utcnow
+from storage.models import utcnow
+from storage.times import as_utc
 
 PATH = f"{PREFIX}/thanks"
 
